@@ -1,0 +1,141 @@
+"""Stage 1: articles. Reads each article's text and metadata and checks they belong together.
+
+An article is the text file exactly as received (offsets into it are the provenance anchors) plus
+a metadata file beside it. The text is decoded as UTF-8 and never altered: positions are counted
+in Unicode code points of that decoded text, the unit the Web Annotation model uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ArticleError
+from .yamlio import read_yaml
+
+__all__ = ["Article", "MetadataNote", "load_article", "load_articles", "article_paths"]
+
+_METHODS = {"stated", "inferred", "curated"}
+_NOTE_FIELDS = {"outlet", "published", "headline"}
+
+
+@dataclass(frozen=True)
+class MetadataNote:
+    """How one piece of metadata (``field``) was established."""
+
+    field: str
+    method: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: its text and what is known about it.
+
+    ``furniture`` holds the (start, end) spans of page text that is not part of the report.
+    """
+
+    stem: str
+    path: Path
+    text: str
+    sha256: str
+    outlet: str
+    published: dt.date
+    headline: str | None
+    notes: tuple[MetadataNote, ...]
+    furniture: tuple[tuple[int, int], ...] = field(default=())
+    meta_path: Path | None = None
+
+
+def article_paths(articles_dir: Path) -> list[Path]:
+    """The article text files in a directory, in a stable order."""
+    return sorted(Path(articles_dir).glob("*.txt"))
+
+
+def _spans(text: str, needle: str) -> list[tuple[int, int]]:
+    spans, start = [], text.find(needle)
+    while start != -1:
+        spans.append((start, start + len(needle)))
+        start = text.find(needle, start + 1)
+    return spans
+
+
+def load_article(text_path: Path | str) -> Article:
+    """Read one article text and its metadata file (same stem, ``.yaml``).
+
+    Raises
+    ------
+    ArticleError
+        The text is missing or not UTF-8, its SHA-256 differs from the metadata's, or the metadata
+        is malformed (unknown note method, bad date, furniture not in the text).
+    """
+    text_path = Path(text_path)
+    meta_path = text_path.with_suffix(".yaml")
+    try:
+        raw = text_path.read_bytes()
+    except OSError as exc:
+        raise ArticleError(f"cannot read article: {exc.strerror or exc}", file=text_path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArticleError(f"article is not UTF-8 (byte {exc.start})", file=text_path) from None
+    if not meta_path.exists():
+        raise ArticleError("article has no metadata file beside it", file=meta_path)
+    meta = read_yaml(meta_path, ArticleError)
+    if not isinstance(meta, dict):
+        raise ArticleError("metadata must be a mapping", file=meta_path)
+
+    def need(key, kind):
+        if key not in meta:
+            raise ArticleError(f"metadata lacks '{key}'", file=meta_path, item=key)
+        value = meta[key]
+        if kind is not None and not isinstance(value, kind):
+            raise ArticleError(f"'{key}' must be {kind.__name__}", file=meta_path, item=key)
+        return value
+
+    sha = hashlib.sha256(raw).hexdigest()
+    declared = need("sha256", str)
+    if declared != sha:
+        raise ArticleError(f"text differs from the one described (sha256 {sha[:12]}…, metadata "
+                           f"says {declared[:12]}…): articles are kept byte for byte",
+                           file=text_path, item="sha256")
+    outlet = need("outlet", str)
+    published = need("published", None)
+    if isinstance(published, str):
+        try:
+            published = dt.date.fromisoformat(published)
+        except ValueError:
+            raise ArticleError(f"'published' is not a date: {published!r}", file=meta_path,
+                               item="published") from None
+    if not isinstance(published, dt.date) or isinstance(published, dt.datetime):
+        raise ArticleError("'published' must be a date (YYYY-MM-DD)", file=meta_path,
+                           item="published")
+    headline = meta.get("headline")
+    if headline is not None and (not isinstance(headline, str) or headline not in text):
+        raise ArticleError("headline must be null or a verbatim line of the text",
+                           file=meta_path, item="headline")
+    notes = []
+    for name, note in sorted((meta.get("notes") or {}).items()):
+        if name not in _NOTE_FIELDS or not isinstance(note, dict):
+            raise ArticleError(f"unknown metadata note '{name}'", file=meta_path, item=name)
+        if note.get("method") not in _METHODS or not isinstance(note.get("evidence"), str):
+            raise ArticleError(f"note needs method ({', '.join(sorted(_METHODS))}) and evidence",
+                               file=meta_path, item=f"notes.{name}")
+        notes.append(MetadataNote(name, note["method"], note["evidence"]))
+    furniture = []
+    for piece in meta.get("furniture") or []:
+        spans = _spans(text, piece) if isinstance(piece, str) and piece else []
+        if not spans:
+            raise ArticleError(f"furniture not found in the text: {str(piece)[:60]!r}",
+                               file=meta_path, item="furniture")
+        furniture.extend(spans)
+    return Article(stem=text_path.stem, path=text_path, text=text, sha256=sha, outlet=outlet,
+                   published=published, headline=headline, notes=tuple(notes),
+                   furniture=tuple(sorted(furniture)), meta_path=meta_path)
+
+
+def load_articles(articles_dir: Path | str) -> list[Article]:
+    """Every article in ``articles_dir``, sorted by stem."""
+    return [load_article(p) for p in article_paths(Path(articles_dir))]

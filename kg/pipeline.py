@@ -1,0 +1,207 @@
+"""The build: the one place (with the CLI and notebooks) that chains the stages.
+
+``data/`` -> articles -> claims -> quads -> validated -> store -> ``build/`` outputs.
+
+Outputs are written to a staging directory first and moved into place only when everything
+succeeded, so a failed or killed build leaves the previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .articles import Article, load_article, article_paths
+from .claims import ClaimSet, link_disputes, load_claim_file
+from .entities import Registry, load_registry
+from .errors import ArticleError, ClaimError
+from .store import Store
+from .triples import article_quads, claim_quads, entity_quads, ontology_quads
+from .validate import validate_quads
+
+__all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
+           "summarize", "ONTOLOGY_PATH", "DEFAULT_DATA", "DEFAULT_OUT"]
+
+ROOT = Path(__file__).resolve().parent.parent
+ONTOLOGY_PATH = ROOT / "ontology" / "kg.ttl"
+DEFAULT_DATA = ROOT / "data"
+DEFAULT_OUT = Path("build")
+
+
+@dataclass
+class Corpus:
+    """Everything read from a data directory, validated, before any triple is made."""
+
+    data_dir: Path
+    registry: Registry
+    articles: dict[str, Article]
+    claim_sets: dict[str, ClaimSet]
+
+    def claims_file(self, stem: str) -> str | None:
+        cset = self.claim_sets.get(stem)
+        return None if cset is None else os.path.relpath(cset.file, self.data_dir)
+
+
+def _read_article(data_dir: Path, registry: Registry, text_path: Path) -> Article:
+    article = load_article(text_path)
+    registry.resolve(article.outlet, {"outlet"}, file=article.meta_path, item="outlet")
+    return article
+
+
+def _read_claims(data_dir: Path, registry: Registry, article: Article) -> ClaimSet | None:
+    path = data_dir / "claims" / f"{article.stem}.yaml"
+    return load_claim_file(path, article, registry) if path.exists() else None
+
+
+def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = None) -> Corpus:
+    """Read and check the registry, the articles and their claims.
+
+    ``only`` restricts reading to some article stems (claims they dispute in other articles are
+    still read, to resolve the reference).
+    """
+    data_dir = Path(data_dir)
+    registry = load_registry(data_dir / "entities", data_dir / "wikidata.tsv")
+    texts = {p.stem: p for p in article_paths(data_dir / "articles")}
+    for claims_path in sorted((data_dir / "claims").glob("*.yaml")):
+        if claims_path.stem not in texts:
+            raise ClaimError("claim file has no article text (articles/<stem>.txt)",
+                             file=claims_path)
+    wanted = sorted(texts) if only is None else only
+    for stem in wanted:
+        if stem not in texts:
+            raise ArticleError("no such article", file=data_dir / "articles" / f"{stem}.txt")
+    articles = {s: _read_article(data_dir, registry, texts[s]) for s in wanted}
+    claim_sets = {}
+    for stem, article in articles.items():
+        cset = _read_claims(data_dir, registry, article)
+        if cset is not None:
+            claim_sets[stem] = cset
+
+    def other(stem):
+        if stem not in texts:
+            return None
+        return _read_claims(data_dir, registry, _read_article(data_dir, registry, texts[stem]))
+
+    link_disputes(claim_sets, other)
+    return Corpus(data_dir, registry, articles, claim_sets)
+
+
+def article_bundle(corpus: Corpus, stem: str) -> list:
+    """All quads one article contributes: its graph and one graph per claim."""
+    article = corpus.articles[stem]
+    cset = corpus.claim_sets.get(stem)
+    cfile = corpus.claims_file(stem)
+    quads = list(article_quads(article, cset, cfile))
+    for claim in (cset.claims if cset else ()):
+        quads.extend(claim_quads(claim, article, cfile))
+    return quads
+
+
+def corpus_quads(corpus: Corpus, *, validate: bool = True, ontology: bool = True):
+    """Every quad of the corpus, article by article, each article validated as it is made."""
+    entities = list(entity_quads(corpus.registry))
+    yield from entities
+    if ontology:
+        yield from ontology_quads(ONTOLOGY_PATH)
+    for stem in corpus.articles:
+        bundle = article_bundle(corpus, stem)
+        if validate:
+            validate_quads(entities + bundle, file=corpus.articles[stem].path, item=stem)
+        yield from bundle
+
+
+@dataclass
+class BuildReport:
+    articles: int = 0
+    claims: int = 0
+    actors: int = 0
+    meetings: int = 0
+    pledges: int = 0
+    statements: int = 0
+    figures: int = 0
+    triples: int = 0
+    graphs: int = 0
+    outputs: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_COUNTS = """
+PREFIX kg: <https://w3id.org/newskg/ontology#>
+PREFIX sem: <http://semanticweb.cs.vu.nl/2009/11/sem/>
+PREFIX schema: <https://schema.org/>
+SELECT
+  (COUNT(DISTINCT ?article) AS ?articles) (COUNT(DISTINCT ?claim) AS ?claims)
+  (COUNT(DISTINCT ?actor) AS ?actors) (COUNT(DISTINCT ?meeting) AS ?meetings)
+  (COUNT(DISTINCT ?pledge) AS ?pledges) (COUNT(DISTINCT ?statement) AS ?statements)
+  (COUNT(DISTINCT ?figure) AS ?figures)
+WHERE {
+  { GRAPH ?g { ?article a schema:NewsArticle } } UNION { GRAPH ?g { ?claim a kg:Claim } }
+  UNION { GRAPH ?g { ?actor a sem:Actor } } UNION { GRAPH ?g { ?meeting a kg:Meeting } }
+  UNION { GRAPH ?g { ?pledge a kg:Pledge } } UNION { GRAPH ?g { ?statement a kg:Statement } }
+  UNION { GRAPH ?g { ?figure a kg:ReportedFigure } }
+}"""
+
+
+def summarize(store: Store) -> BuildReport:
+    """Counts of what a store holds."""
+    row = next(iter(store.raw.query(_COUNTS)))
+    report = BuildReport(**{name: int(row[name].value) for name in (
+        "articles", "claims", "actors", "meetings", "pledges", "statements", "figures")})
+    report.triples = len(store)
+    report.graphs = sum(1 for _ in store.raw.named_graphs())
+    return report
+
+
+def _swap_dir(staged: Path, final: Path) -> None:
+    old = final.with_name(final.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(staged, final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT, *,
+          validate: bool = True) -> BuildReport:
+    """Build the graph of ``data_dir`` into ``out_dir``.
+
+    Writes ``kg.trig``, ``kg.nq``, a persistent store ``store/`` and ``summary.json``. All are
+    made in a staging directory and moved into place only after the whole build succeeded.
+
+    Raises
+    ------
+    KGError
+        Any invalid input (naming the file and the item) or a shape violation; the previous
+        outputs are untouched.
+    """
+    out_dir = Path(out_dir)
+    corpus = load_corpus(data_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = out_dir / f".staging-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        store = Store(staging / "store")
+        store.add(corpus_quads(corpus, validate=validate))
+        store.flush()
+        store.dump(staging / "kg.trig", "trig")
+        store.dump(staging / "kg.nq", "nq")
+        report = summarize(store)
+        del store  # release the store's lock before it is moved
+        names = ["kg.trig", "kg.nq", "store", "summary.json"]
+        report.outputs = [str(out_dir / n) for n in names]
+        (staging / "summary.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+        for name in ("kg.trig", "kg.nq", "summary.json"):
+            os.replace(staging / name, out_dir / name)
+        _swap_dir(staging / "store", out_dir / "store")
+        return report
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
