@@ -57,7 +57,7 @@ KIND_FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
     "office": {"holder": ("actor", True), "title": ("str", True), "org": ("actor", False)},
     "pledge": {"pledge": ("pledge", True), "by": ("actors", True), "to": ("actors", False),
                "content": ("text", False), "meeting": ("meeting", False),
-               "document": ("agreement", False)},
+               "document": ("agreement", False), "topic": ("entities", False)},
     "pledge_step": {"pledge": ("pledge", True), "step": ("enum:step", True),
                     "actor": ("actor", False), "description": ("text", False)},
     "statement": {"speaker": ("actor", True), "text": ("text", True),

@@ -108,12 +108,23 @@ def entity_quads(registry: Registry):
 
 
 def ontology_quads(path: Path | str):
-    """The ontology file, as quads in its own graph (labels and definitions for queries)."""
-    from rdflib import Graph
+    """The ontology file, as quads in its own graph (labels and definitions for queries).
 
-    graph = Graph().parse(str(path), format="turtle")
-    for s, p, o in graph:
-        yield s, p, o, iris.ONTOLOGY_GRAPH
+    Its blank nodes (OWL lists and restrictions) are replaced by skolem IRIs derived from the
+    canonical form of the graph, so that every build writes byte-identical output and the graph
+    round-trips through any serialization exactly.
+    """
+    from rdflib import BNode, Graph
+    from rdflib.compare import to_canonical_graph
+
+    canonical = to_canonical_graph(Graph().parse(str(path), format="turtle"))
+    genid = str(iris.ONTOLOGY_GRAPH) + "/.well-known/genid/"
+
+    def skolem(term):
+        return URIRef(genid + str(term)) if isinstance(term, BNode) else term
+
+    for s, p, o in canonical:
+        yield skolem(s), p, skolem(o), iris.ONTOLOGY_GRAPH
 
 
 def article_quads(article: Article, claim_set: ClaimSet | None, claims_file: str | None):
@@ -276,6 +287,8 @@ def _pledge(claim, f, g):
         yield p, KG.meeting, term_of(f["meeting"]), g
     if "document" in f:
         yield p, KG.recordedIn, term_of(f["document"]), g
+    for topic in f.get("topic", ()):
+        yield p, KG.topic, term_of(topic), g
     yield from _timestamps(p, claim.date, g)
     # Making a pledge is its first step; the dated history starts here.
     yield from _step(p, "made", claim.date, g)

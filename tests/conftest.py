@@ -1,0 +1,39 @@
+"""Shared fixtures: one build of the seed data per test session, and scratch copies of data/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory):
+    """``kg build`` of the project's data, once per session."""
+    from kg.pipeline import build
+
+    out = tmp_path_factory.mktemp("build")
+    report = build(DATA, out)
+    out.joinpath("report.txt").write_text(repr(report))
+    return out
+
+
+@pytest.fixture(scope="session")
+def seed_store(build_dir):
+    """The built seed graph, opened read-only."""
+    from kg.store import Store
+
+    return Store(build_dir / "store", read_only=True)
+
+
+@pytest.fixture()
+def data_copy(tmp_path):
+    """A writable copy of data/, for tests that break or change it."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    return target
