@@ -1,0 +1,347 @@
+"""Stage 5: questions. Named SPARQL queries stored as data, run with bound parameters.
+
+A named query is a ``.rq`` file in ``kg/queries/`` whose header declares it::
+
+    #+ name: meetings
+    #+ description: The meetings an actor attended, was expected at or missed.
+    #+ param: actor actor   The actor, by name, alias or IRI
+    #+ param: status attendance?   Only this attendance (optional)
+
+Parameters are written ``$name`` in the query body and result variables ``?name``, so the
+parameters a query uses can be read off its text (``tests/test_queries.py`` checks they match the
+declaration). Values are always bound as RDF terms through Oxigraph's substitutions (SEP-0007,
+the equivalent of rdflib's ``initBindings``), never pasted into the text: a value containing
+``"} UNION {`` is just an odd name. An optional parameter left out stays unbound and matches
+anything.
+
+Names given for ``actor``/``entity`` parameters are resolved against the labels and aliases in the
+graph; an unknown or ambiguous name raises :class:`~kg.errors.UnknownEntity` /
+:class:`~kg.errors.AmbiguousEntity` listing candidates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from . import iris
+from .errors import AmbiguousEntity, ParameterError, QueryError, UnknownEntity
+from .store import Store, from_ox
+from .vocab import NAMESPACES
+
+__all__ = ["Param", "NamedQuery", "QueryResult", "load_queries", "named_query", "run_named",
+           "run_sparql", "resolve_name", "evidence", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
+
+QUERY_DIR = Path(__file__).resolve().parent / "queries"
+
+#: What a parameter may be: how its value is read and which graph classes a name may match.
+PARAM_KINDS = {
+    "actor": "sem:Actor", "meeting": "kg:Meeting", "pledge": "kg:Pledge", "topic": None,
+    "entity": None, "measure": "kg:Measure", "outlet": "schema:NewsMediaOrganization",
+    "date": "xsd:date", "text": "xsd:string", "iri": "IRI", "int": "xsd:integer",
+    "attendance": "kg:AttendanceStatus", "step": "kg:PledgeStatus",
+}
+_ENUM_TERMS = {
+    "attendance": {"expected": "Expected", "attended": "Attended", "absent": "Absent",
+                   "declined": "Declined"},
+    "step": {"made": "Made", "reaffirmed": "Reaffirmed", "partly_kept": "PartlyKept",
+             "kept": "Kept", "stalled": "Stalled", "suspended": "Suspended",
+             "resumed": "Resumed", "broken": "Broken"},
+}
+PREFIXES = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in NAMESPACES.items())
+_HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*?)\s*$")
+_PARAM = re.compile(r"^(\w+)\s+(\w+)(\?)?\s*(.*)$")
+_DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    optional: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    text: str
+    path: Path
+
+    @property
+    def used_params(self) -> set[str]:
+        """The ``$name`` variables the query body uses (comments excluded)."""
+        body = "\n".join(line for line in self.text.splitlines()
+                         if not line.lstrip().startswith("#"))
+        return set(_DOLLAR.findall(body))
+
+
+@dataclass
+class QueryResult:
+    """Rows of a SELECT (``vars`` + ``rows`` of rdflib terms), or a boolean for ASK."""
+
+    vars: list[str]
+    rows: list[dict] = field(default_factory=list)
+    boolean: bool | None = None
+    truncated: bool = False
+
+
+def _parse_header(path: Path) -> NamedQuery:
+    text = path.read_text(encoding="utf-8")
+    meta: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        match = _HEADER.match(line)
+        if match:
+            meta.setdefault(match.group(1), []).append(match.group(2))
+    name = (meta.get("name") or [path.stem])[0]
+    if name != path.stem:
+        raise QueryError(f"declared name {name!r} differs from the file name", file=path)
+    params = []
+    for spec in meta.get("param", []):
+        match = _PARAM.match(spec)
+        if not match or match.group(2) not in PARAM_KINDS:
+            raise QueryError(f"bad parameter declaration {spec!r}: want 'NAME KIND[?] text' "
+                             f"with KIND in {', '.join(PARAM_KINDS)}", file=path, item=name)
+        params.append(Param(match.group(1), match.group(2), bool(match.group(3)),
+                            match.group(4)))
+    description = " ".join(meta.get("description", []))
+    if not description:
+        raise QueryError("a named query needs a '#+ description:' line", file=path, item=name)
+    return NamedQuery(name, description, tuple(params), text, path)
+
+
+@lru_cache(maxsize=8)
+def load_queries(directory: str = str(QUERY_DIR)) -> dict[str, NamedQuery]:
+    """Every named query in ``directory``, by name."""
+    return {p.stem: _parse_header(p) for p in sorted(Path(directory).glob("*.rq"))}
+
+
+def named_query(name: str) -> NamedQuery:
+    """The named query ``name``; an unknown name lists the known ones."""
+    queries = load_queries()
+    if name not in queries:
+        raise QueryError(f"no query named {name!r}; known: {', '.join(sorted(queries))}",
+                         item=name)
+    return queries[name]
+
+
+# --- names -> IRIs ------------------------------------------------------------------------------
+
+_LABELS = PREFIXES + """
+SELECT ?e ?name ?type WHERE {
+  GRAPH ?g { ?e rdfs:label|skos:altLabel ?name }
+  OPTIONAL { GRAPH ?h { ?e a ?type } }
+}"""
+
+
+class _NameIndex:
+    """Labels and aliases in a store, normalised for lookup; built once per store."""
+
+    def __init__(self, store: Store):
+        from .entities import name_key
+
+        self.key = name_key
+        self.names: dict[str, set[str]] = {}
+        self.types: dict[str, set[str]] = {}
+        self.labels: dict[str, str] = {}
+        for row in store.raw.query(_LABELS):
+            e = row["e"].value
+            self.names.setdefault(name_key(row["name"].value), set()).add(e)
+            self.labels.setdefault(e, row["name"].value)
+            if row["type"] is not None:
+                self.types.setdefault(e, set()).add(row["type"].value)
+        # the IRI's last segment (the registry key) is a name too
+        for e in list(self.types):
+            self.names.setdefault(self.key(e.rsplit("/", 1)[-1]), set()).add(e)
+
+
+_INDEXES: dict[int, tuple[int, _NameIndex]] = {}
+
+
+def _index(store: Store) -> _NameIndex:
+    size = len(store)
+    cached = _INDEXES.get(id(store))
+    if cached is None or cached[0] != size:
+        cached = (size, _NameIndex(store))
+        _INDEXES[id(store)] = cached
+    return cached[1]
+
+
+def _expand(curie: str) -> str:
+    prefix, _, local = curie.partition(":")
+    return NAMESPACES[prefix] + local
+
+
+def resolve_name(store: Store, name: str, kind: str = "entity", *, item=None) -> ox.NamedNode:
+    """The IRI a name (label, alias, key or full IRI) stands for, among things of ``kind``.
+
+    Raises
+    ------
+    UnknownEntity
+        Nothing of that kind has the name; near names are listed.
+    AmbiguousEntity
+        Several things have it; all are listed.
+    """
+    index = _index(store)
+    if name.startswith(("http://", "https://")):
+        if name in index.types or name in index.labels:
+            return ox.NamedNode(name)
+        raise UnknownEntity(f"no node {name} in the graph", item=item)
+    cls = PARAM_KINDS.get(kind)
+    wanted = None if cls in (None, "IRI") else _expand(cls)
+    found = sorted(e for e in index.names.get(index.key(name), ())
+                   if wanted is None or wanted in index.types.get(e, ()))
+    if len(found) == 1:
+        return ox.NamedNode(found[0])
+    if found:
+        listing = ", ".join(f"{index.labels.get(e, e)} <{e}>" for e in found)
+        raise AmbiguousEntity(f"'{name}' could be any of: {listing}", candidates=found,
+                              item=item)
+    needle = index.key(name)
+    near = sorted({e for n, es in index.names.items() if len(n) > 2 and (needle in n or n in needle)
+                   for e in es if wanted is None or wanted in index.types.get(e, ())})[:8]
+    hint = ("; candidates: " + ", ".join(f"{index.labels.get(e, e)} <{e}>" for e in near)
+            if near else "")
+    raise UnknownEntity(f"no {kind} is called '{name}'{hint}", candidates=near, item=item)
+
+
+def _bind(store: Store, query: NamedQuery, values: dict[str, str]) -> dict:
+    declared = {p.name: p for p in query.params}
+    unknown = set(values) - set(declared)
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(sorted(unknown))}; "
+                             f"{query.name} takes {', '.join(declared) or 'none'}",
+                             item=query.name)
+    out = {}
+    for param in query.params:
+        raw = values.get(param.name)
+        if raw is None or raw == "":
+            if not param.optional:
+                raise ParameterError(f"missing parameter '{param.name}' ({param.kind}): "
+                                     f"{param.description}", item=query.name)
+            continue
+        item = f"{query.name} {param.name}"
+        if param.kind in ("date",):
+            try:
+                dt.date.fromisoformat(raw)
+            except ValueError:
+                raise ParameterError(f"'{param.name}' must be a date YYYY-MM-DD, not {raw!r}",
+                                     item=query.name) from None
+            term = ox.Literal(raw, datatype=ox.NamedNode(_expand("xsd:date")))
+        elif param.kind == "int":
+            if not re.fullmatch(r"-?\d+", raw):
+                raise ParameterError(f"'{param.name}' must be a whole number", item=query.name)
+            term = ox.Literal(raw, datatype=ox.NamedNode(_expand("xsd:integer")))
+        elif param.kind == "text":
+            term = ox.Literal(raw)
+        elif param.kind in _ENUM_TERMS:
+            local = _ENUM_TERMS[param.kind].get(raw.lower())
+            if local is None:
+                raise ParameterError(f"'{param.name}' must be one of "
+                                     f"{', '.join(_ENUM_TERMS[param.kind])}", item=query.name)
+            term = ox.NamedNode(_expand("kg:" + local))
+        elif param.kind == "iri":
+            if not re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+", raw):
+                raise ParameterError(f"'{param.name}' must be an http(s) IRI", item=query.name)
+            term = ox.NamedNode(raw)
+        else:
+            term = resolve_name(store, raw, param.kind, item=item)
+        out[ox.Variable(param.name)] = term
+    return out
+
+
+def _execute(store: Store, text: str, substitutions=None, limit: int | None = None):
+    try:
+        result = store.raw.query(text, substitutions=substitutions or None)
+    except SyntaxError as exc:
+        raise QueryError(f"SPARQL syntax error: {exc}") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise QueryError(f"query failed: {exc}") from None
+    if isinstance(result, ox.QueryBoolean):
+        return QueryResult(vars=[], boolean=bool(result))
+    if isinstance(result, ox.QueryTriples):
+        rows, truncated = [], False
+        for i, t in enumerate(result):
+            if limit is not None and i >= limit:
+                truncated = True
+                break
+            rows.append({"subject": from_ox(t.subject), "predicate": from_ox(t.predicate),
+                         "object": from_ox(t.object)})
+        return QueryResult(vars=["subject", "predicate", "object"], rows=rows,
+                           truncated=truncated)
+    names = [v.value for v in result.variables]
+    rows, truncated = [], False
+    for i, solution in enumerate(result):
+        if limit is not None and i >= limit:
+            truncated = True
+            break
+        rows.append({n: from_ox(solution[n]) for n in names})
+    return QueryResult(vars=names, rows=rows, truncated=truncated)
+
+
+def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
+              limit: int | None = None) -> QueryResult:
+    """Run the named query ``name`` with ``params`` (strings, resolved by each one's kind).
+
+    Raises
+    ------
+    QueryError
+        Unknown query; :class:`ParameterError` for a missing, unknown or malformed parameter;
+        :class:`UnknownEntity`/:class:`AmbiguousEntity` for a name that is not exactly one thing.
+    """
+    query = named_query(name)
+    bindings = _bind(store, query, params or {})
+    return _execute(store, query.text, bindings, limit)
+
+
+def run_sparql(store: Store, text: str, *, limit: int | None = None) -> QueryResult:
+    """Run a SPARQL query given as text (the project's prefixes are predeclared)."""
+    from .safety import check_query
+
+    check_query(text)
+    if not re.search(r"^\s*PREFIX\s", text, re.I | re.M):
+        text = PREFIXES + text
+    return _execute(store, text, None, limit)
+
+
+# --- evidence -----------------------------------------------------------------------------------
+
+_EVIDENCE = PREFIXES + """
+SELECT ?article ?outlet ?outletName ?published ?quote ?start ?end WHERE {
+  GRAPH $claim { $claim prov:wasDerivedFrom ?article ; oa:hasTarget ?t .
+                 ?t oa:hasSelector ?q, ?p . ?q oa:exact ?quote . ?p oa:start ?start ; oa:end ?end }
+  GRAPH ?ag { ?article schema:publisher ?outlet ; schema:datePublished ?published }
+  OPTIONAL { GRAPH ?eg { ?outlet rdfs:label ?outletName } }
+}"""
+
+
+def evidence(store: Store, claims) -> dict[str, dict]:
+    """For each claim IRI: article, outlet, publication date, verbatim quote and offsets."""
+    out = {}
+    for claim in sorted({str(c) for c in claims if c}):
+        for row in store.raw.query(_EVIDENCE, substitutions={ox.Variable("claim"):
+                                                             ox.NamedNode(claim)}):
+            name = row["outletName"]
+            out[claim] = {
+                "article": row["article"].value,
+                "outlet": name.value if name is not None else row["outlet"].value,
+                "published": row["published"].value, "quote": row["quote"].value,
+                "start": int(row["start"].value), "end": int(row["end"].value)}
+    return out
+
+
+def claims_of(row: dict) -> list[str]:
+    """The claim IRIs a result row cites (``?claim`` or space-separated ``?claims``)."""
+    found = []
+    for name in ("claim", "claims"):
+        value = row.get(name)
+        if value is not None:
+            found.extend(str(value).split())
+    return [c for c in found if c.startswith(str(iris.ID["claim/"]))]
