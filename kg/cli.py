@@ -51,6 +51,181 @@ def build(data_dir, out_dir, no_validate):
         click.echo(f"  wrote {path}")
 
 
+_STORE = click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+                      default=Path("build/store"), show_default=True,
+                      help="The store written by `kg build`.")
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+                       default="table", show_default=True,
+                       help="table, csv, or json (SPARQL 1.1 Query Results JSON).")
+_EVIDENCE = click.option("--evidence", is_flag=True,
+                         help="Show, for every row, the claims behind it: outlet, date, article, "
+                              "offsets and the verbatim quote.")
+_LIMIT = click.option("--limit", type=click.IntRange(1), default=10_000, show_default=True,
+                      help="At most this many rows.")
+
+
+def _open(store_path):
+    from .store import Store
+
+    return Store(store_path, read_only=True)
+
+
+def _params(pairs):
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r}: write NAME=VALUE", param_hint="--param")
+        out[name.strip()] = value
+    return out
+
+
+def _emit(store, result, fmt, with_evidence):
+    from .output import format_result
+    from .query import claims_of, evidence
+
+    ev = None
+    if with_evidence:
+        ev = evidence(store, [c for row in result.rows for c in claims_of(row)])
+    click.echo(format_result(result, fmt, evidence=ev), nl=False)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--param", "-p", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="A parameter value; repeat for several. Names may be labels or aliases.")
+@click.option("--list", "list_", is_flag=True, help="List the named queries and their parameters.")
+@_STORE
+@_FORMAT
+@_EVIDENCE
+@_LIMIT
+@_clean_errors
+def query(name, pairs, list_, store_path, fmt, evidence, limit):
+    """Run the named query NAME (see --list), e.g. `kg query meetings -p actor=Pompeo`."""
+    from .query import load_queries, run_named
+
+    if list_ or not name:
+        for q in load_queries().values():
+            click.echo(f"{q.name}: {q.description}")
+            for p in q.params:
+                opt = ", optional" if p.optional else ""
+                click.echo(f"    --param {p.name}=…  ({p.kind}{opt}) {p.description}")
+        return
+    store = _open(store_path)
+    _emit(store, run_named(store, name, _params(pairs), limit=limit), fmt, evidence)
+
+
+@cli.command()
+@click.argument("query_text", metavar="QUERY")
+@_STORE
+@_FORMAT
+@_EVIDENCE
+@_LIMIT
+@_clean_errors
+def sparql(query_text, store_path, fmt, evidence, limit):
+    """Run any read-only SPARQL QUERY, given as text or as a path to a .rq file.
+
+    The project's prefixes (kg:, sem:, schema:, prov:, oa:, ...) are predeclared. SERVICE,
+    LOAD, updates and FROM outside the store are refused.
+    """
+    from .errors import QueryError
+    from .query import run_sparql
+
+    text = query_text
+    if query_text.endswith(".rq") or (len(query_text) < 4096 and Path(query_text).is_file()):
+        try:
+            text = Path(query_text).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise QueryError(f"cannot read query file: {exc}", file=query_text) from None
+    store = _open(store_path)
+    _emit(store, run_sparql(store, text, limit=limit), fmt, evidence)
+
+
+def _window(func):
+    func = click.option("--start", help="Only links dated on or after this day (YYYY-MM-DD).")(func)
+    func = click.option("--end", help="Only links dated on or before this day (YYYY-MM-DD).")(func)
+    func = click.option("--outlet", "outlets", multiple=True,
+                        help="Only claims from this outlet (name or key); repeat for several.")(func)
+    return func
+
+
+def _actor_view(store, start, end, outlets):
+    from .network import actor_network
+
+    return actor_network(store, start=start, end=end, outlets=list(outlets) or None)
+
+
+@cli.command()
+@click.option("--measure", default="degree", show_default=True,
+              help="degree, betweenness, closeness, eigenvector or pagerank.")
+@click.option("--top", type=click.IntRange(1), default=15, show_default=True)
+@_window
+@_STORE
+@_clean_errors
+def central(measure, top, start, end, outlets, store_path):
+    """Rank actors by centrality in the actor network (weights: independent outlets)."""
+    from .network import centrality
+
+    ranking = centrality(_actor_view(_open(store_path), start, end, outlets), measure)
+    click.echo(f"{measure} centrality, actor network, top {min(top, len(ranking))} "
+               f"of {len(ranking)}")
+    for rank, (_iri, label, score) in enumerate(ranking[:top], 1):
+        click.echo(f"{rank:>3}. {label:<40} {score:.4f}")
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("target")
+@click.option("--max-chains", type=click.IntRange(1), default=20, show_default=True)
+@_window
+@_STORE
+@_clean_errors
+def path(source, target, max_chains, start, end, outlets, store_path):
+    """Every shortest chain connecting two actors, with the claims behind each link."""
+    from .network import connecting_chains
+    from .query import evidence as fetch_evidence
+
+    store = _open(store_path)
+    graph = _actor_view(store, start, end, outlets) if (start or end or outlets) else store
+    chains = connecting_chains(graph, source, target, max_chains=max_chains)
+    if not chains:
+        click.echo(f"no chain connects {source} and {target}")
+        return
+    ev = fetch_evidence(store, {c for chain in chains for link in chain for c in link["claims"]})
+    for number, chain in enumerate(chains, 1):
+        click.echo(f"chain {number} ({len(chain)} link{'s' if len(chain) > 1 else ''}):")
+        for link in chain:
+            click.echo(f"  {link['source_label']} --{link['relation']}--> {link['target_label']}"
+                       f"  [{link['weight']} outlet{'s' if link['weight'] != 1 else ''}]")
+            for claim in link["claims"]:
+                e = ev.get(claim)
+                if e:
+                    click.echo(f"      {e['outlet']}, {e['published']}: "
+                               f"“{' '.join(e['quote'].split())}”")
+
+
+@cli.command()
+@click.argument("actor")
+@click.option("--radius", type=click.IntRange(0), default=1, show_default=True)
+@_window
+@_STORE
+@_clean_errors
+def ego(actor, radius, start, end, outlets, store_path):
+    """The actors within RADIUS links of ACTOR, and the links among them."""
+    from .network import ego_network
+    from .query import resolve_name
+
+    store = _open(store_path)
+    iri = resolve_name(store, actor, "actor").value
+    graph = ego_network(_actor_view(store, start, end, outlets), iri, radius)
+    click.echo(f"ego network of {graph.nodes[iri]['label'] if iri in graph else actor}, "
+               f"radius {radius}: {graph.number_of_nodes()} actors, "
+               f"{graph.number_of_edges()} links")
+    for u, v, data in sorted(graph.edges(data=True), key=lambda e: (e[2]["relation"], e[0], e[1])):
+        click.echo(f"  {graph.nodes[u]['label']} --{data['relation']}--> "
+                   f"{graph.nodes[v]['label']}  [{data['weight']}]")
+
+
 def main():  # pragma: no cover - console entry point
     cli(prog_name="kg")
 

@@ -76,6 +76,11 @@ class NamedQuery:
     path: Path
 
     @property
+    def sparql(self) -> str:
+        """The query as any SPARQL engine can take it: the project's prefixes, then the body."""
+        return PREFIXES + self.text
+
+    @property
     def used_params(self) -> set[str]:
         """The ``$name`` variables the query body uses (comments excluded)."""
         body = "\n".join(line for line in self.text.splitlines()
@@ -298,7 +303,7 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     """
     query = named_query(name)
     bindings = _bind(store, query, params or {})
-    return _execute(store, query.text, bindings, limit)
+    return _execute(store, query.sparql, bindings, limit)
 
 
 def run_sparql(store: Store, text: str, *, limit: int | None = None) -> QueryResult:
@@ -314,7 +319,7 @@ def run_sparql(store: Store, text: str, *, limit: int | None = None) -> QueryRes
 # --- evidence -----------------------------------------------------------------------------------
 
 _EVIDENCE = PREFIXES + """
-SELECT ?article ?outlet ?outletName ?published ?quote ?start ?end WHERE {
+SELECT $claim ?article ?outlet ?outletName ?published ?quote ?start ?end WHERE {
   GRAPH $claim { $claim prov:wasDerivedFrom ?article ; oa:hasTarget ?t .
                  ?t oa:hasSelector ?q, ?p . ?q oa:exact ?quote . ?p oa:start ?start ; oa:end ?end }
   GRAPH ?ag { ?article schema:publisher ?outlet ; schema:datePublished ?published }
