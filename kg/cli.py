@@ -54,6 +54,9 @@ def build(data_dir, out_dir, no_validate):
 _STORE = click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
                       default=Path("build/store"), show_default=True,
                       help="The store written by `kg build`.")
+_STORE_RW = click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+                         default=Path("build/store"), show_default=True,
+                         help="The persistent store to change (written by `kg build`).")
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
                        default="table", show_default=True,
                        help="table, csv, or json (SPARQL 1.1 Query Results JSON).")
@@ -224,6 +227,52 @@ def ego(actor, radius, start, end, outlets, store_path):
     for u, v, data in sorted(graph.edges(data=True), key=lambda e: (e[2]["relation"], e[0], e[1])):
         click.echo(f"  {graph.nodes[u]['label']} --{data['relation']}--> "
                    f"{graph.nodes[v]['label']}  [{data['weight']}]")
+
+
+@cli.command()
+@click.argument("stem")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Data directory (default: the project's data/).")
+@_STORE_RW
+@click.option("--no-validate", is_flag=True, help="Skip the SHACL check.")
+@_clean_errors
+def add(stem, data_dir, store_path, no_validate):
+    """Add or replace one article (data/articles/STEM.txt and its claims) without a rebuild."""
+    from .pipeline import DEFAULT_DATA, add_article
+
+    done = add_article(stem, data_dir or DEFAULT_DATA, store_path, validate=not no_validate)
+    click.echo(f"added {stem}: {done['claims']} claims, {done['quads']} quads "
+               f"({done['graphs_added']} graphs new, {done['graphs_removed']} replaced or "
+               f"removed); store holds {done['store_quads']} quads")
+    click.echo("run `kg export` to refresh kg.trig and kg.nq")
+
+
+@cli.command()
+@click.argument("stem")
+@_STORE_RW
+@_clean_errors
+def remove(stem, store_path):
+    """Take one article and all its claims out of the store (its files in data/ stay)."""
+    from .pipeline import remove_article
+
+    n = remove_article(stem, store_path)
+    click.echo(f"removed {stem}: {n} graphs; delete data/articles/{stem}.* and "
+               f"data/claims/{stem}.yaml too, or the next `kg build` brings it back")
+
+
+@cli.command()
+@_STORE
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("build"), show_default=True)
+@_clean_errors
+def export(store_path, out_dir):
+    """Write kg.trig, kg.nq and summary.json from the store (after `kg add` / `kg remove`)."""
+    from .pipeline import export as run_export
+
+    report = run_export(store_path, out_dir)
+    click.echo(f"exported {report.triples} quads in {report.graphs} graphs")
+    for path in report.outputs:
+        click.echo(f"  wrote {path}")
 
 
 def main():  # pragma: no cover - console entry point

@@ -23,7 +23,8 @@ from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
-           "summarize", "ONTOLOGY_PATH", "DEFAULT_DATA", "DEFAULT_OUT"]
+           "summarize", "add_article", "remove_article", "export", "ONTOLOGY_PATH",
+           "DEFAULT_DATA", "DEFAULT_OUT"]
 
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY_PATH = ROOT / "ontology" / "kg.ttl"
@@ -205,3 +206,99 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _entities_used(corpus: Corpus, stem: str) -> set[str]:
+    """Registry keys an article's claims and metadata refer to, with their part_of ancestors."""
+    from .claims import Source
+    from .entities import Entity
+
+    keys = {corpus.articles[stem].outlet}
+    cset = corpus.claim_sets.get(stem)
+
+    def visit(value):
+        if isinstance(value, Entity):
+            keys.add(value.key)
+        elif isinstance(value, Source) and value.affiliation is not None:
+            keys.add(value.affiliation.key)
+        elif isinstance(value, (tuple, list)):
+            for v in value:
+                visit(v)
+
+    for src in (cset.sources.values() if cset else ()):
+        visit(src)
+    for claim in (cset.claims if cset else ()):
+        visit(claim.according_to)
+        for value in claim.fact.values():
+            visit(value)
+    todo = list(keys)
+    while todo:
+        parent = corpus.registry[todo.pop()].part_of
+        if parent and parent not in keys:
+            keys.add(parent)
+            todo.append(parent)
+    return keys
+
+
+def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
+                store_dir: Path | str = DEFAULT_OUT / "store", *, validate: bool = True) -> dict:
+    """Add one article (or replace it, if loaded before) in a persistent store, without a rebuild.
+
+    The article's text, metadata and claims are read from ``data_dir`` and checked exactly as in
+    a build; its old graphs are dropped and the new ones inserted in one atomic update, together
+    with the registry entries its claims use. Returns counts of what changed.
+
+    Raises
+    ------
+    KGError
+        Invalid input (naming the file and item), a shape violation, or :class:`StoreBusy` when
+        another process is writing; the store is unchanged in every case.
+    """
+    corpus = load_corpus(data_dir, only=[stem])
+    bundle = article_bundle(corpus, stem)
+    used = _entities_used(corpus, stem)
+    entities = [q for q in entity_quads(corpus.registry)
+                if str(q[0]).rsplit("/", 1)[-1] in used]
+    if validate:
+        validate_quads(entities + bundle, file=corpus.articles[stem].path, item=stem)
+    store = Store(store_dir)
+    old = store.graphs_of_article(stem)
+    before = {str(g) for g in old if store.has_graph(g)}
+    store.replace_graphs(old, entities + bundle)
+    store.flush()
+    after = set(map(str, store.graphs_of_article(stem)))
+    return {"article": stem, "claims": len(corpus.claim_sets[stem].claims)
+            if stem in corpus.claim_sets else 0,
+            "graphs_removed": len(before - after), "graphs_added": len(after - before),
+            "quads": len(bundle), "store_quads": len(store)}
+
+
+def remove_article(stem: str, store_dir: Path | str = DEFAULT_OUT / "store") -> int:
+    """Take one article and all its claims out of a persistent store; returns graphs removed.
+
+    Raises
+    ------
+    ArticleError
+        The store holds no such article.
+    """
+    store = Store(store_dir)
+    removed = store.remove_article(stem)
+    store.flush()
+    if removed == 0:
+        raise ArticleError("the store holds no such article", file=store_dir, item=stem)
+    return removed
+
+
+def export(store_dir: Path | str = DEFAULT_OUT / "store", out_dir: Path | str = DEFAULT_OUT
+           ) -> BuildReport:
+    """Write ``kg.trig``, ``kg.nq`` and ``summary.json`` from a store (after adds and removes)."""
+    out_dir = Path(out_dir)
+    store = Store(store_dir, read_only=True)
+    store.dump(out_dir / "kg.trig", "trig")
+    store.dump(out_dir / "kg.nq", "nq")
+    report = summarize(store)
+    report.outputs = [str(out_dir / n) for n in ("kg.trig", "kg.nq", "summary.json")]
+    tmp = out_dir / ".summary.json.tmp"
+    tmp.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    os.replace(tmp, out_dir / "summary.json")
+    return report

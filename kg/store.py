@@ -133,6 +133,9 @@ class Store:
                 found.append(URIRef(q.graph_name.value))
         return found
 
+    def has_graph(self, graph) -> bool:
+        return self._store.contains_named_graph(to_ox(graph))
+
     def replace_graphs(self, drop, quads) -> None:
         """Drop the named graphs ``drop`` and add ``quads``, as one atomic update."""
         parts = [f"DROP SILENT GRAPH <{g}>" for g in drop]
@@ -150,7 +153,7 @@ class Store:
     def remove_article(self, stem: str) -> int:
         """Remove one article's graph and claim graphs; returns how many graphs went."""
         graphs = self.graphs_of_article(stem)
-        present = [g for g in graphs if self._store.contains_named_graph(ox.NamedNode(str(g)))]
+        present = [g for g in graphs if self.has_graph(g)]
         self.replace_graphs(present, ())
         return len(present)
 

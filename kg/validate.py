@@ -1,26 +1,91 @@
-"""SHACL validation of built quads against ``ontology/shapes.ttl`` (pySHACL, no inference).
+"""SHACL validation of built quads against ``ontology/shapes.ttl``.
 
-Validation runs per article, on the union of the entities graph, the article's graph and its
-claim graphs, so its cost grows with the article, not with the whole store.
+Validation runs per article, on the union of the registry entries it uses, the article's graph
+and its claim graphs, so its cost grows with the article, not with the whole store.
+
+Core constraints are checked by pySHACL (no inference: the loader writes superclasses out).
+SPARQL-based constraints (``sh:sparql``) are evaluated here instead, in Oxigraph, once per
+constraint for all focus nodes at once: pySHACL runs each one per focus node through rdflib's
+SPARQL engine, which measured ~90 ms per claim (12 s for a 67-claim article) against ~1 ms here.
+The constraint's ``SELECT`` is joined with the shape's targets (``sh:targetClass``,
+``sh:targetSubjectsOf``, ``sh:targetObjectsOf``, ``sh:targetNode``) with ``$this`` as the join
+variable; the shapes used here do not rely on pre-binding semantics beyond that.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph
+from rdflib.namespace import SH
 
 from .errors import ValidationError
 
 __all__ = ["validate_quads", "load_shapes", "SHAPES_PATH"]
 
 SHAPES_PATH = Path(__file__).resolve().parent.parent / "ontology" / "shapes.ttl"
+_TEMPLATE = re.compile(r"\{[?$](\w+)\}")
+
+
+class _Shapes:
+    """The shapes file split into pySHACL's part and the SPARQL constraints run in Oxigraph."""
+
+    def __init__(self, path: str):
+        full = Graph().parse(path, format="turtle")
+        self.core = Graph()
+        for triple in full:
+            if triple[1] != SH.sparql:
+                self.core.add(triple)
+        self.sparql = []
+        for shape, constraint in full.subject_objects(SH.sparql):
+            if (constraint, SH.deactivated, None) in full and \
+                    str(full.value(constraint, SH.deactivated)).lower() == "true":
+                continue
+            select = str(full.value(constraint, SH.select))
+            prefixes = "".join(
+                f"PREFIX {full.value(d, SH.prefix)}: <{full.value(d, SH.namespace)}>\n"
+                for p in full.objects(constraint, SH.prefixes)
+                for d in full.objects(p, SH.declare))
+            targets = []
+            for cls in full.objects(shape, SH.targetClass):
+                targets.append(f"?this a <{cls}> .")
+            for prop in full.objects(shape, SH.targetSubjectsOf):
+                targets.append(f"?this <{prop}> ?kg_any .")
+            for prop in full.objects(shape, SH.targetObjectsOf):
+                targets.append(f"?kg_any <{prop}> ?this .")
+            for node in full.objects(shape, SH.targetNode):
+                targets.append(f"VALUES ?this {{ <{node}> }}")
+            if not targets:
+                continue
+            union = " UNION ".join(f"{{ {t} }}" for t in targets)
+            body = select.replace("$this", "?this")
+            query = f"{prefixes}SELECT DISTINCT * WHERE {{ {{ SELECT DISTINCT ?this WHERE {{ {union} }} }} {{ {body} }} }}"
+            message = full.value(constraint, SH.message) or full.value(shape, SH.message) \
+                or "SPARQL constraint violated"
+            self.sparql.append((shape, query, str(message)))
 
 
 @lru_cache(maxsize=4)
-def load_shapes(path: str = str(SHAPES_PATH)) -> Graph:
-    return Graph().parse(path, format="turtle")
+def load_shapes(path: str = str(SHAPES_PATH)) -> _Shapes:
+    return _Shapes(path)
+
+
+def _oxigraph_violations(quads, shapes: _Shapes) -> list[str]:
+    from .store import to_ox
+
+    store = ox.Store()
+    store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o, _g in quads)
+    found = []
+    for _shape, query, message in shapes.sparql:
+        for row in store.query(query):
+            def fill(match, _row=row):
+                value = _row[match.group(1)]
+                return value.value if value is not None else ""
+            found.append(f"{row['this'].value}: {_TEMPLATE.sub(fill, message)}")
+    return found
 
 
 def validate_quads(quads, *, file=None, item=None, shapes: Path | str = SHAPES_PATH) -> None:
@@ -34,22 +99,25 @@ def validate_quads(quads, *, file=None, item=None, shapes: Path | str = SHAPES_P
     """
     import pyshacl
 
+    quads = list(quads)
+    split = load_shapes(str(shapes))
     data = Graph()
     for s, p, o, _g in quads:
         data.add((s, p, o))
-    conforms, report, _text = pyshacl.validate(data, shacl_graph=load_shapes(str(shapes)),
-                                               inference="none", advanced=True,
-                                               allow_warnings=True)
-    if conforms:
-        return
-    from rdflib.namespace import SH
-
+    conforms, report, _text = pyshacl.validate(data, shacl_graph=split.core, inference="none",
+                                               advanced=True, allow_warnings=True)
     lines = []
-    for result in report.subjects(SH.resultSeverity, SH.Violation):
-        focus = report.value(result, SH.focusNode)
-        path = report.value(result, SH.resultPath)
-        message = report.value(result, SH.resultMessage)
-        lines.append(f"{focus} {path or ''}: {message}")
+    if not conforms:
+        for result in report.subjects(SH.resultSeverity, SH.Violation):
+            focus = report.value(result, SH.focusNode)
+            path = report.value(result, SH.resultPath)
+            message = report.value(result, SH.resultMessage)
+            lines.append(f"{focus} {path or ''}: {message}")
+    lines.extend(_oxigraph_violations(quads, split))
+    if not lines:
+        return
     lines.sort()
     shown = "; ".join(lines[:5]) + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "")
     raise ValidationError(f"graph does not satisfy the shapes: {shown}", file=file, item=item)
+
+

@@ -1,0 +1,107 @@
+"""Issue 5: `kg add` / `kg remove` on the persistent store, without a rebuild."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import yaml
+
+from kg.errors import QuoteNotFound, StoreBusy
+from kg.pipeline import add_article, build, remove_article
+from kg.store import Store
+
+from .conftest import DATA
+
+STEMS = ("000_8613253b72fdd089", "003_ab256062c44c36be", "004_eeebe7db95067d8f")
+
+
+def quads(path):
+    return set(Store(path, read_only=True).quads())
+
+
+def test_remove_then_add_gives_back_the_full_build(build_dir, tmp_path):
+    build(DATA, tmp_path, validate=False)
+    store = tmp_path / "store"
+    full = quads(build_dir / "store")
+    assert quads(store) == full
+    for stem in STEMS:
+        remove_article(stem, store)
+    left = quads(store)
+    assert not any("/claim/" in str(q[3]) or "/graph/article/" in str(q[3]) for q in left)
+    for stem in STEMS:
+        add_article(stem, DATA, store)
+    assert quads(store) == full
+
+
+def test_adding_twice_changes_nothing(build_dir, tmp_path):
+    build(DATA, tmp_path, validate=False)
+    store = tmp_path / "store"
+    first = add_article(STEMS[1], DATA, store)
+    again = add_article(STEMS[1], DATA, store)
+    assert first["store_quads"] == again["store_quads"] == len(quads(build_dir / "store"))
+    assert quads(store) == quads(build_dir / "store")
+
+
+def test_an_edited_claim_replaces_exactly_its_graph(data_copy, tmp_path):
+    build(data_copy, tmp_path, validate=False)
+    store = tmp_path / "store"
+    before = {q[3] for q in quads(store)}
+    path = data_copy / "claims" / f"{STEMS[0]}.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    claim = next(c for c in doc["claims"] if c["id"] == "we-were-ready")
+    claim["statement"]["stance"] = "supportive"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    add_article(STEMS[0], data_copy, store)
+    after = {q[3] for q in quads(store)}
+    assert len(before - after) == 1 and len(after - before) == 1
+
+
+def test_invalid_article_leaves_the_store_unchanged(data_copy, tmp_path):
+    build(data_copy, tmp_path, validate=False)
+    store = tmp_path / "store"
+    before = quads(store)
+    path = data_copy / "claims" / f"{STEMS[2]}.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["claims"][-1]["quote"] = "about 7,701 are still considered missing"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(QuoteNotFound, match="unaccounted-7700"):
+        add_article(STEMS[2], data_copy, store)
+    assert quads(store) == before
+
+
+def test_a_second_writer_gets_store_busy(tmp_path):
+    build(DATA, tmp_path, validate=False)
+    store = tmp_path / "store"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from kg.store import Store
+        s = Store({str(store)!r})
+        print("open", flush=True)
+        time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreBusy, match="busy"):
+            add_article(STEMS[0], DATA, store)
+        out = subprocess.run([sys.executable, "-m", "kg.cli", "add", STEMS[0], "--store",
+                              str(store)], capture_output=True, text=True)
+        assert out.returncode == 1 and "store is busy" in out.stderr
+        assert "Traceback" not in out.stderr
+        # readers are not blocked by a writer
+        assert len(Store(store, read_only=True)) > 0
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(0.1)
+    add_article(STEMS[0], DATA, store)
+
+
+def test_remove_unknown_article_is_an_error(tmp_path):
+    build(DATA, tmp_path, validate=False)
+    out = subprocess.run([sys.executable, "-m", "kg.cli", "remove", "999_nope", "--store",
+                          str(tmp_path / "store")], capture_output=True, text=True)
+    assert out.returncode == 1 and "999_nope: the store holds no such article" in out.stderr
