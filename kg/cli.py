@@ -161,7 +161,8 @@ def _actor_view(store, start, end, outlets):
 @cli.command()
 @click.option("--measure", default="degree", show_default=True,
               help="degree, betweenness, closeness, eigenvector or pagerank.")
-@click.option("--top", type=click.IntRange(1), default=15, show_default=True)
+@click.option("--top", type=click.IntRange(1), default=15, show_default=True,
+              help="How many actors to show.")
 @_window
 @_STORE
 @_clean_errors
@@ -179,7 +180,8 @@ def central(measure, top, start, end, outlets, store_path):
 @cli.command()
 @click.argument("source")
 @click.argument("target")
-@click.option("--max-chains", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--max-chains", type=click.IntRange(1), default=20, show_default=True,
+              help="Show at most this many shortest chains.")
 @_window
 @_STORE
 @_clean_errors
@@ -209,7 +211,8 @@ def path(source, target, max_chains, start, end, outlets, store_path):
 
 @cli.command()
 @click.argument("actor")
-@click.option("--radius", type=click.IntRange(0), default=1, show_default=True)
+@click.option("--radius", type=click.IntRange(0), default=1, show_default=True,
+              help="How many links away from ACTOR to reach.")
 @_window
 @_STORE
 @_clean_errors
@@ -263,7 +266,7 @@ def remove(stem, store_path):
 @cli.command()
 @_STORE
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("build"), show_default=True)
+              default=Path("build"), show_default=True, help="Where to write the files.")
 @_clean_errors
 def export(store_path, out_dir):
     """Write kg.trig, kg.nq and summary.json from the store (after `kg add` / `kg remove`)."""
