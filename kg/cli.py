@@ -98,12 +98,14 @@ def _emit(store, result, fmt, with_evidence):
 @click.option("--param", "-p", "pairs", multiple=True, metavar="NAME=VALUE",
               help="A parameter value; repeat for several. Names may be labels or aliases.")
 @click.option("--list", "list_", is_flag=True, help="List the named queries and their parameters.")
+@click.option("--endpoint", help="Ask a remote SPARQL store (where `kg push` sent the graph) "
+                                  "instead of the local one; names are resolved locally.")
 @_STORE
 @_FORMAT
 @_EVIDENCE
 @_LIMIT
 @_clean_errors
-def query(name, pairs, list_, store_path, fmt, evidence, limit):
+def query(name, pairs, list_, endpoint, store_path, fmt, evidence, limit):
     """Run the named query NAME (see --list), e.g. `kg query meetings -p actor=Pompeo`."""
     from .query import load_queries, run_named
 
@@ -115,7 +117,16 @@ def query(name, pairs, list_, store_path, fmt, evidence, limit):
                 click.echo(f"    --param {p.name}=…  ({p.kind}{opt}) {p.description}")
         return
     store = _open(store_path)
-    _emit(store, run_named(store, name, _params(pairs), limit=limit), fmt, evidence)
+    if endpoint:
+        import os
+
+        from .remote import RemoteStore, run_named_remote
+
+        remote = RemoteStore(endpoint, password=os.environ.get("KG_REMOTE_PASSWORD"))
+        result = run_named_remote(remote, name, _params(pairs), local_store=store, limit=limit)
+    else:
+        result = run_named(store, name, _params(pairs), limit=limit)
+    _emit(store, result, fmt, evidence)
 
 
 @cli.command()
@@ -276,6 +287,53 @@ def export(store_path, out_dir):
     click.echo(f"exported {report.triples} quads in {report.graphs} graphs")
     for path in report.outputs:
         click.echo(f"  wrote {path}")
+
+
+@cli.command()
+@_STORE
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; keep the loopback default unless you mean it.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on.")
+@click.option("--timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds a query may run before its worker is stopped.")
+@click.option("--workers", type=click.IntRange(1), default=2, show_default=True,
+              help="Query worker processes.")
+@_clean_errors
+def serve(store_path, host, port, timeout, workers):
+    """Serve the store read-only as a SPARQL 1.1 endpoint (/sparql), with the named questions
+    as URLs (/query/NAME?param=value) and a small query page (/)."""
+    from .server import serve as run_server
+
+    run_server(store_path, host, port, timeout, workers=workers)
+
+
+@cli.command()
+@click.option("--endpoint", required=True,
+              help="The remote store's SPARQL query URL (e.g. http://host:8890/sparql).")
+@click.option("--update-url", help="Its SPARQL Update URL, if different from --endpoint.")
+@click.option("--gsp-url", help="Its Graph Store HTTP Protocol URL (faster when given).")
+@click.option("--user", help="User name; the password is read from $KG_REMOTE_PASSWORD.")
+@click.option("--article", help="Push only this article's graphs (its file stem).")
+@click.option("--batch", type=click.IntRange(1), default=250, show_default=True,
+              help="Triples per update request.")
+@click.option("--no-prune", is_flag=True,
+              help="Keep remote graphs of this project that the local store no longer has.")
+@_STORE
+@_clean_errors
+def push(endpoint, update_url, gsp_url, user, article, batch, no_prune, store_path):
+    """Send the graph (or one article's graphs) to a remote SPARQL 1.1 store (Virtuoso,
+    Fuseki, GraphDB, Neptune), replacing the graphs it already holds."""
+    import os
+
+    from .remote import RemoteStore, push as run_push
+
+    remote = RemoteStore(endpoint, update_url, gsp_url, user=user,
+                         password=os.environ.get("KG_REMOTE_PASSWORD"))
+    report = run_push(_open(store_path), remote, article=article, batch=batch,
+                      prune=not no_prune)
+    click.echo(f"pushed {report.graphs} graphs, {report.triples} triples in {report.requests} "
+               f"requests; dropped {report.dropped} stale graphs")
 
 
 def main():  # pragma: no cover - console entry point

@@ -11,8 +11,9 @@ Parameters are written ``$name`` in the query body and result variables ``?name`
 parameters a query uses can be read off its text (``tests/test_queries.py`` checks they match the
 declaration). Values are always bound as RDF terms through Oxigraph's substitutions (SEP-0007,
 the equivalent of rdflib's ``initBindings``), never pasted into the text: a value containing
-``"} UNION {`` is just an odd name. An optional parameter left out stays unbound and matches
-anything.
+``"} UNION {`` is just an odd name. An optional parameter left out is bound to ``kg:Any`` when
+the query tests it with ``$p = kg:Any`` (engines disagree on comparisons with unbound
+variables), and otherwise stays unbound, a free variable that matches anything.
 
 Names given for ``actor``/``entity`` parameters are resolved against the labels and aliases in the
 graph; an unknown or ambiguous name raises :class:`~kg.errors.UnknownEntity` /
@@ -57,6 +58,7 @@ PREFIXES = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in NAMESPACES.items())
 _HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*?)\s*$")
 _PARAM = re.compile(r"^(\w+)\s+(\w+)(\?)?\s*(.*)$")
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_ANY = ox.NamedNode(NAMESPACES["kg"] + "Any")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,12 @@ class NamedQuery:
     def sparql(self) -> str:
         """The query as any SPARQL engine can take it: the project's prefixes, then the body."""
         return PREFIXES + self.text
+
+    @property
+    def any_params(self) -> set[str]:
+        """Optional parameters the query tests with ``$p = kg:Any``: left out, they are bound
+        to ``kg:Any`` (an unbound variable compares differently on different engines)."""
+        return set(re.findall(r"\$([A-Za-z_]\w*)\s*=\s*kg:Any\b", self.text))
 
     @property
     def used_params(self) -> set[str]:
@@ -231,6 +239,8 @@ def _bind(store: Store, query: NamedQuery, values: dict[str, str]) -> dict:
             if not param.optional:
                 raise ParameterError(f"missing parameter '{param.name}' ({param.kind}): "
                                      f"{param.description}", item=query.name)
+            if param.name in query.any_params:
+                out[ox.Variable(param.name)] = _ANY
             continue
         item = f"{query.name} {param.name}"
         if param.kind in ("date",):

@@ -1,0 +1,579 @@
+"""Stage 6: a remote SPARQL 1.1 store. Push the graph to it, and ask it the named questions.
+
+:class:`RemoteStore` speaks the plain SPARQL 1.1 Protocol (query and update) and the Graph Store
+HTTP Protocol over HTTP with the standard library only. Results come back as the query layer's
+:class:`~kg.query.QueryResult` of rdflib terms, read from SPARQL Results JSON the way the embedded
+store reads its own: a literal typed ``xsd:string`` becomes a plain literal.
+
+:func:`push` replaces named graphs on the remote by the local ones: the whole graph, or the graphs
+of one article. With a Graph Store URL each graph is one ``PUT`` (atomic per graph); otherwise
+``DROP SILENT GRAPH`` + ``INSERT DATA`` updates are sent in batches. Terms are written in their
+N-Triples form as Oxigraph prints it, which is correctly escaped for both N-Triples and SPARQL.
+
+:func:`run_named_remote` runs a named query (``kg/queries/*.rq``) on the remote. An endpoint takes
+no pre-bound variables, so each parameter is resolved and checked exactly as for the embedded
+store (names to IRIs through the local store, or through the remote's labels), and the resulting
+RDF term is written as a ``VALUES`` block at the start of the query's WHERE group (and of every
+sub-SELECT that uses it): a value is always a serialized term, never text pasted into the query.
+``$name`` parameters are rewritten ``?name`` (the same variable in SPARQL, but not every server
+takes the ``$`` form alike).
+
+Virtuoso 7.2 (measured in ``tests/test_remote.py``). Evened out here: it answers ``xsd:boolean``
+as ``"1"``/``"0"`` (read back as ``true``/``false``); it keeps a literal typed ``xsd:string`` apart
+from the plain one (only plain ones are sent); it lower-cases language tags (so does Oxigraph);
+large update requests are slow and an ``INSERT DATA`` of a few thousand triples is refused (hence
+small batches); listing graphs with ``SELECT DISTINCT ?g`` is 100x slower than grouping. Left to
+the caller: updates need ``/sparql-auth`` (digest authentication) or the SPARQL_UPDATE grant;
+results past ``ResultSetMaxRows`` (10000 by default) are cut off silently; ``EXISTS`` used as a
+value comes back ``1``/``0`` typed ``xsd:integer``; a GROUP_CONCAT of nothing is ``""`` (Oxigraph:
+unbound); and these constructs of a query differ from Oxigraph (which follows the standard):
+``?x = ?unbound`` is false rather than an error (so ``COALESCE(?x = $p, true)`` drops every row
+when ``$p`` is left out), ``CONCAT`` of an unbound value is a string rather than an error,
+``COALESCE(... || EXISTS {...}, ...)`` fails to compile (SQ074), ``FILTER(... EXISTS ...)`` can
+drop rows in a group that also holds a ``BIND``, and ``CONCAT`` of a stored non-ASCII string with
+a non-ASCII constant garbles the stored one (UTF-8 read as Latin-1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+
+from . import iris
+from .errors import QueryError, StoreError
+from .query import PREFIXES, NamedQuery, QueryResult, _bind, named_query
+from .store import Store, from_ox, to_ox
+from .vocab import ID, PROV
+
+__all__ = ["RemoteStore", "RemoteError", "PushReport", "push", "run_named_remote",
+           "bind_values", "label_store"]
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+_JSON_RESULTS = "application/sparql-results+json"
+_RDF_ACCEPT = "application/n-triples, text/turtle;q=0.9"
+
+
+class RemoteError(StoreError):
+    """A remote store cannot be reached, refused a request, or answered something unreadable.
+
+    ``url`` is the endpoint without credentials; ``status`` the HTTP status, when there was one.
+    """
+
+    def __init__(self, message, *, url=None, status=None, **kw):
+        super().__init__(message, **kw)
+        self.url = url
+        self.status = status
+
+
+def _public(url: str) -> str:
+    """``url`` without user information (``user:password@``)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port:
+        host += f":{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _term(value: dict):
+    """One RDF term of SPARQL Results JSON as an rdflib term (xsd:string literals plain)."""
+    kind = value.get("type")
+    text = value.get("value", "")
+    if kind == "uri":
+        return URIRef(text)
+    if kind == "bnode":
+        return BNode(text)
+    if kind in ("literal", "typed-literal"):
+        lang = value.get("xml:lang")
+        if lang:
+            return Literal(text, lang=lang.lower())
+        datatype = value.get("datatype")
+        if datatype is None or datatype == _XSD_STRING:
+            return Literal(text)
+        if datatype == _XSD_BOOLEAN and text in ("1", "0"):       # Virtuoso
+            text = "true" if text == "1" else "false"
+        return Literal(text, datatype=URIRef(datatype))
+    if kind == "triple":            # SPARQL-star; not used by this project
+        raise ValueError("quoted triples are not supported")
+    raise ValueError(f"unknown term type {kind!r}")
+
+
+class RemoteStore:
+    """A SPARQL 1.1 endpoint (and optionally its update and Graph Store endpoints).
+
+    Parameters
+    ----------
+    query_url : str
+        The SPARQL query endpoint.
+    update_url : str, optional
+        The SPARQL update endpoint; defaults to ``query_url``.
+    gsp_url : str, optional
+        A Graph Store HTTP Protocol endpoint (``?graph=IRI``); :func:`push` then ``PUT``s graphs.
+    user, password : str, optional
+        Credentials, for HTTP basic or digest authentication (whichever the server asks for).
+        Credentials written into a URL (``http://user:pw@host/``) are taken from it. They never
+        appear in messages.
+    timeout : float
+        Seconds to wait for each answer.
+    """
+
+    def __init__(self, query_url: str, update_url: str | None = None,
+                 gsp_url: str | None = None, *, user: str | None = None,
+                 password: str | None = None, timeout: float = 30):
+        urls = []
+        for url in (query_url, update_url or query_url, gsp_url):
+            if url is None:
+                urls.append(None)
+                continue
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise RemoteError(f"not an http(s) endpoint URL: {_public(url)}", url=_public(url))
+            if parts.username is not None and user is None:
+                user = urllib.parse.unquote(parts.username)
+                password = urllib.parse.unquote(parts.password or "")
+            urls.append(_public(url))
+        self.query_url, self.update_url, self.gsp_url = urls
+        self.timeout = timeout
+        self.user = user
+        self._password = password
+        handlers = []
+        if user is not None:
+            manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+            for url in urls:
+                if url is not None:
+                    manager.add_password(None, url, user, password or "")
+            handlers += [urllib.request.HTTPDigestAuthHandler(manager),
+                         urllib.request.HTTPBasicAuthHandler(manager)]
+        self._opener = urllib.request.build_opener(*handlers)
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({self.query_url!r})"
+
+    # --- HTTP -------------------------------------------------------------------------------
+    def _send(self, method: str, url: str, body: bytes | None = None,
+              headers: dict | None = None) -> tuple[int, str, bytes]:
+        request = urllib.request.Request(url, data=body, method=method,
+                                         headers={"User-Agent": "kg-remote/0.1",
+                                                  **(headers or {})})
+        shown = _public(url.split("?", 1)[0])
+        try:
+            with self._opener.open(request, timeout=self.timeout) as resp:
+                return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = exc.read().decode("utf-8", "replace")
+            except OSError:
+                detail = ""
+            # the server's message; Virtuoso then echoes the whole query, which is left out
+            detail = " ".join(detail.split()).split(" SPARQL query:", 1)[0]
+            if len(detail) > 300:
+                detail = detail[:300] + "..."
+            hint = " (credentials refused or missing)" if exc.code in (401, 403) else ""
+            raise RemoteError(f"{method} {shown} failed: HTTP {exc.code} {exc.reason}{hint}"
+                              + (f": {detail}" if detail else ""),
+                              url=shown, status=exc.code) from None
+        except (socket.timeout, TimeoutError):
+            raise RemoteError(f"{method} {shown}: no answer within {self.timeout} s",
+                              url=shown) from None
+        except urllib.error.URLError as exc:
+            raise RemoteError(f"{method} {shown}: cannot reach the server: {exc.reason}",
+                              url=shown) from None
+        except (OSError, ValueError) as exc:   # connection reset, bad header
+            raise RemoteError(f"{method} {shown}: {exc}", url=shown) from None
+
+    def _query(self, text: str, accept: str) -> tuple[str, bytes]:
+        body = urllib.parse.urlencode({"query": text}).encode()
+        _, ctype, data = self._send("POST", self.query_url, body, {
+            "Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
+        return ctype, data
+
+    # --- queries ----------------------------------------------------------------------------
+    def select(self, text: str, *, limit: int | None = None) -> QueryResult:
+        """Run a SELECT; rows of rdflib terms (``None`` for an unbound variable)."""
+        _, data = self._query(text, _JSON_RESULTS)
+        doc = self._json(data)
+        if "boolean" in doc:
+            return QueryResult(vars=[], boolean=bool(doc["boolean"]))
+        names = list(doc.get("head", {}).get("vars", []))
+        rows, truncated = [], False
+        try:
+            for i, binding in enumerate(doc.get("results", {}).get("bindings", [])):
+                if limit is not None and i >= limit:
+                    truncated = True
+                    break
+                rows.append({n: (_term(binding[n]) if n in binding else None) for n in names})
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise RemoteError(f"{self.query_url} sent unreadable results: {exc}",
+                              url=self.query_url) from None
+        return QueryResult(vars=names, rows=rows, truncated=truncated)
+
+    def ask(self, text: str) -> bool:
+        """Run an ASK."""
+        doc = self._json(self._query(text, _JSON_RESULTS)[1])
+        if "boolean" not in doc:
+            raise RemoteError(f"{self.query_url} answered an ASK without a boolean",
+                              url=self.query_url)
+        return bool(doc["boolean"])
+
+    def construct(self, text: str) -> list[tuple]:
+        """Run a CONSTRUCT (or DESCRIBE); the triples as rdflib-term tuples."""
+        ctype, data = self._query(text, _RDF_ACCEPT)
+        media = ctype.split(";")[0].strip().lower()
+        fmt = (ox.RdfFormat.TURTLE if media in ("text/turtle", "application/x-turtle")
+               else ox.RdfFormat.N_TRIPLES if media in ("application/n-triples", "text/plain",
+                                                       "text/ntriples")
+               else None)
+        if fmt is None:
+            raise RemoteError(f"{self.query_url} answered a CONSTRUCT as {media or 'nothing'}",
+                              url=self.query_url)
+        try:
+            return [(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object))
+                    for t in ox.parse(data, format=fmt)]
+        except SyntaxError as exc:
+            raise RemoteError(f"{self.query_url} sent unreadable RDF: {exc}",
+                              url=self.query_url) from None
+
+    def query(self, text: str, *, limit: int | None = None) -> QueryResult:
+        """Run any query form; a CONSTRUCT's triples come as subject/predicate/object rows."""
+        form = _query_form(text)
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            triples = self.construct(text)
+            truncated = limit is not None and len(triples) > limit
+            rows = [dict(zip(("subject", "predicate", "object"), t))
+                    for t in (triples[:limit] if truncated else triples)]
+            return QueryResult(vars=["subject", "predicate", "object"], rows=rows,
+                               truncated=truncated)
+        if form == "ASK":
+            return QueryResult(vars=[], boolean=self.ask(text))
+        return self.select(text, limit=limit)
+
+    def _json(self, data: bytes) -> dict:
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RemoteError(f"{self.query_url} did not answer SPARQL results JSON: {exc}",
+                              url=self.query_url) from None
+        if not isinstance(doc, dict):
+            raise RemoteError(f"{self.query_url} did not answer SPARQL results JSON",
+                              url=self.query_url)
+        return doc
+
+    # --- updates ----------------------------------------------------------------------------
+    def update(self, text: str) -> None:
+        """Run a SPARQL Update request."""
+        body = urllib.parse.urlencode({"update": text}).encode()
+        self._send("POST", self.update_url, body,
+                   {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def put_graph(self, graph: str, ntriples: bytes) -> None:
+        """Replace one named graph by ``ntriples`` (Graph Store HTTP Protocol ``PUT``)."""
+        if self.gsp_url is None:
+            raise RemoteError("no Graph Store URL given", url=self.query_url)
+        sep = "&" if "?" in self.gsp_url else "?"
+        url = self.gsp_url + sep + urllib.parse.urlencode({"graph": str(graph)})
+        self._send("PUT", url, ntriples, {"Content-Type": "application/n-triples"})
+
+    # --- inspection -------------------------------------------------------------------------
+    def count(self, graphs=None, *, prefix: str | None = None) -> int:
+        """Triples in named graphs: all, those listed, or those whose IRI starts with ``prefix``."""
+        if graphs is not None:
+            graphs = [str(g) for g in graphs]
+            if not graphs:
+                return 0
+            values = " ".join(str(ox.NamedNode(g)) for g in graphs)
+            text = (f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} "
+                    "GRAPH ?g { ?s ?p ?o } }")
+        elif prefix is not None:
+            text = ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+                    f"FILTER(STRSTARTS(STR(?g), {ox.Literal(prefix)})) }}")
+        else:
+            text = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+        rows = self.select(text).rows
+        return int(rows[0]["n"]) if rows and rows[0]["n"] is not None else 0
+
+    def graph_sizes(self, prefix: str | None = None) -> dict[str, int]:
+        """Triples per named graph (only graphs whose IRI starts with ``prefix``, if given)."""
+        flt = f"FILTER(STRSTARTS(STR(?g), {ox.Literal(prefix)}))" if prefix else ""
+        # grouped, not DISTINCT: Virtuoso answers this form from its index, 100x faster
+        rows = self.select(f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {flt} }} "
+                           "GROUP BY ?g").rows
+        return {str(r["g"]): int(r["n"]) for r in rows if isinstance(r["g"], URIRef)}
+
+    def graphs(self, prefix: str | None = None) -> set[str]:
+        """The named graphs that hold triples (optionally only those starting with ``prefix``)."""
+        return set(self.graph_sizes(prefix))
+
+
+def _query_form(text: str) -> str:
+    for kind, token in _tokens(text):
+        if kind == "word" and token.upper() in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+            return token.upper()
+    return "SELECT"
+
+
+# --- push ---------------------------------------------------------------------------------------
+
+@dataclass
+class PushReport:
+    """What :func:`push` sent: graphs replaced, triples written, stale graphs dropped."""
+
+    graphs: int
+    triples: int
+    dropped: int = 0
+    requests: int = 0
+
+
+def _ntriples(quads) -> list[str]:
+    return [f"{q.subject} {q.predicate} {q.object} ." for q in quads]
+
+
+def _remote_article_graphs(remote: RemoteStore, stem: str) -> set[str]:
+    article = ox.NamedNode(str(iris.article(stem)))
+    rows = remote.select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g "
+                         f"{ox.NamedNode(str(PROV.wasDerivedFrom))} {article} }} }}").rows
+    return {str(r["g"]) for r in rows if isinstance(r["g"], URIRef)}
+
+
+def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch: int = 250,
+         prune: bool = True) -> PushReport:
+    """Replace named graphs on ``remote`` by those of ``store``: all of them, or one article's.
+
+    Parameters
+    ----------
+    article : str, optional
+        The file stem of one article: only its graph and its claim graphs are replaced.
+    batch : int
+        Triples per SPARQL Update request, and per ``INSERT DATA`` (a graph holding blank nodes
+        is never split). Small requests are faster on Virtuoso, whose update compiler slows down
+        more than linearly with a request's size and refuses an ``INSERT DATA`` of a few
+        thousand triples ("generated SQL text has exceeded 10000 lines"): 250 pushed the seed
+        graph in about 1 s there, 5000 in about 6 s.
+    prune : bool
+        Also drop the remote's graphs that the local store no longer has: for an article, its
+        claim graphs there; for the whole graph, every graph under the project's IRI base
+        (``https://w3id.org/newskg/id/``). Graphs of other projects are never touched.
+
+    Returns
+    -------
+    PushReport
+        ``graphs`` replaced and ``triples`` sent (triples in the default graph are not sent).
+    """
+    raw = store.raw
+    if article is not None:
+        wanted = [str(g) for g in store.graphs_of_article(article)]
+        local = [g for g in wanted if raw.contains_named_graph(ox.NamedNode(g))]
+        stale = (_remote_article_graphs(remote, article) | {str(iris.article_graph(article))}
+                 if prune else set()) - set(local)
+    else:
+        local = sorted(g.value for g in raw.named_graphs() if isinstance(g, ox.NamedNode))
+        stale = (remote.graphs(prefix=str(ID)) if prune else set()) - set(local)
+
+    report = PushReport(graphs=0, triples=0)
+    if remote.gsp_url is not None:
+        for g in local:
+            lines = _ntriples(raw.quads_for_pattern(None, None, None, ox.NamedNode(g)))
+            remote.put_graph(g, ("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
+            report.graphs += 1
+            report.triples += len(lines)
+            report.requests += 1
+        if stale:
+            remote.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}"
+                                      for g in sorted(stale)))
+            report.requests += 1
+        report.dropped = len(stale)
+        return report
+
+    # SPARQL Update: each graph is dropped and re-inserted; its triples go in INSERT DATA
+    # operations of at most ``batch`` triples (a graph with blank nodes stays whole: their labels
+    # are scoped to one operation), packed into requests of at most ``batch`` triples.
+    ops: list[str] = [f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in sorted(stale)]
+    size = 0
+    step = max(1, batch)
+
+    def flush():
+        nonlocal ops, size
+        if ops:
+            remote.update(" ;\n".join(ops))
+            report.requests += 1
+        ops, size = [], 0
+
+    for g in local:
+        node = ox.NamedNode(g)
+        quads = list(raw.quads_for_pattern(None, None, None, node))
+        whole = any(isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)
+                    for q in quads)
+        chunks = [quads] if whole or not quads else [quads[i:i + step]
+                                                    for i in range(0, len(quads), step)]
+        for n, chunk in enumerate(chunks):
+            if size and size + len(chunk) > batch:
+                flush()
+            if n == 0:
+                ops.append(f"DROP SILENT GRAPH {node}")
+            if chunk:
+                ops.append(f"INSERT DATA {{ GRAPH {node} {{\n" + "\n".join(_ntriples(chunk))
+                           + "\n} }")
+            size += len(chunk)
+        report.graphs += 1
+        report.triples += len(quads)
+    flush()
+    report.dropped = len(stale)
+    return report
+
+
+# --- named queries, remotely --------------------------------------------------------------------
+
+_LEXER = re.compile(r"""
+    (?P<comment>\#[^\n\r]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_\-]*(?::[A-Za-z0-9_\-.]*)?)
+  | (?P<space>\s+)
+  | (?P<punct>.)
+""", re.X | re.S)
+
+
+def _tokens(text: str):
+    """SPARQL text as (kind, token) pairs; concatenated, the tokens give back the text."""
+    for m in _LEXER.finditer(text):
+        yield m.lastgroup, m.group()
+
+
+def _where_braces(tokens: list[tuple[str, str]]) -> list[tuple[int, int]]:
+    """(index of the opening brace, index of the closing brace) of the WHERE group of the
+    query and of every sub-SELECT, outermost first."""
+    out = []
+    stack: list[tuple[int, int]] = []      # (index of '{', index in out or -1)
+    pending = None                         # a query form seen, its WHERE brace not yet
+    template = False                       # CONSTRUCT { template } comes before WHERE
+    parens = 0
+    for i, (kind, tok) in enumerate(tokens):
+        if kind == "word":
+            up = tok.upper()
+            if up in ("SELECT", "ASK", "DESCRIBE", "CONSTRUCT"):
+                pending = (up, parens)
+                template = up == "CONSTRUCT"
+            elif up == "WHERE" and pending is not None:
+                template = False
+        elif kind == "punct":
+            if tok == "(":
+                parens += 1
+            elif tok == ")":
+                parens -= 1
+            elif tok == "{":
+                slot = -1
+                if pending is not None and parens == pending[1]:
+                    if template:
+                        template = False       # the CONSTRUCT template: not a WHERE group
+                    else:
+                        out.append((i, -1))
+                        slot = len(out) - 1
+                        pending = None
+                stack.append((i, slot))
+            elif tok == "}":
+                if stack:
+                    _, slot = stack.pop()
+                    if slot >= 0:
+                        out[slot] = (out[slot][0], i)
+    return out
+
+
+def bind_values(text: str, bindings: dict) -> str:
+    """``text`` with ``$name`` written ``?name`` and each binding (variable name or
+    ``pyoxigraph.Variable`` -> pyoxigraph term) as a ``VALUES`` block opening the WHERE group
+    of the query and of every sub-SELECT that mentions the variable."""
+    values = {}
+    for var, term in bindings.items():
+        name = var.value if isinstance(var, ox.Variable) else str(var).lstrip("?$")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise QueryError(f"bad variable name {name!r}")
+        if not isinstance(term, (ox.NamedNode, ox.Literal)):
+            term = to_ox(term)
+            if not isinstance(term, (ox.NamedNode, ox.Literal)):
+                raise QueryError(f"cannot bind {name} to {term!r}")
+        values[name] = str(term)               # N-Triples form: escaped, never raw text
+    tokens = [(k, ("?" + t[1:]) if k == "var" and t.startswith("$") else t)
+              for k, t in _tokens(text)]
+    if not values:
+        return "".join(t for _, t in tokens)
+    groups = _where_braces(tokens)
+    if not groups:
+        raise QueryError("cannot find the query's WHERE group to bind parameters in")
+    inserts: dict[int, str] = {}
+    for n, (open_i, close_i) in enumerate(groups):
+        if n == 0:
+            used = set(values)             # the outermost group binds every parameter
+        else:
+            body = tokens[open_i:close_i if close_i >= 0 else len(tokens)]
+            used = {t[1:] for k, t in body if k == "var"} & set(values)
+        if used:
+            names = sorted(used)
+            inserts[open_i] = (" VALUES (" + " ".join("?" + v for v in names) + ") { ("
+                               + " ".join(values[v] for v in names) + ") }\n")
+    return "".join(t + inserts.get(i, "") for i, (_, t) in enumerate(tokens))
+
+
+_LABEL_GRAPH = ox.NamedNode(str(ID["graph/remote-labels"]))
+_LABELS = PREFIXES + """
+SELECT DISTINCT ?e ?p ?o WHERE {
+  { GRAPH ?g { ?e rdfs:label ?o } BIND(rdfs:label AS ?p) }
+  UNION { GRAPH ?g { ?e skos:altLabel ?o } BIND(skos:altLabel AS ?p) }
+  UNION { GRAPH ?g { ?e a ?o } BIND(rdf:type AS ?p) }
+  FILTER(STRSTARTS(STR(?g), "%s"))
+}""" % ID
+
+
+def label_store(remote: RemoteStore) -> Store:
+    """An in-memory store of the remote's labels, aliases and types, to resolve names with."""
+    store = Store()
+    quads = []
+    for row in remote.select(_LABELS).rows:
+        if isinstance(row["e"], URIRef) and row["o"] is not None:
+            quads.append((row["e"], row["p"], row["o"], URIRef(_LABEL_GRAPH.value)))
+    store.add(quads)
+    return store
+
+
+def _sparql(query: NamedQuery) -> str:
+    """The named query as a server takes it: with the project's prefixes declared."""
+    return getattr(query, "sparql", None) or PREFIXES + query.text
+
+
+def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
+                     params: dict[str, str] | None = None, *, local_store: Store | None = None,
+                     limit: int | None = None) -> QueryResult:
+    """Run the named query ``name`` on ``remote`` with ``params``, bound as on the local store.
+
+    Parameters are checked and names resolved exactly as :func:`kg.query.run_named` does,
+    against ``local_store`` (the graph that was pushed), or when it is ``None`` against the
+    remote's own labels (one extra query). The bound terms go into the query as ``VALUES``.
+
+    Raises
+    ------
+    QueryError
+        Unknown query, or bad parameters (see :func:`kg.query.run_named`).
+    RemoteError
+        The remote failed the request.
+    """
+    query = name if isinstance(name, NamedQuery) else named_query(name)
+    resolver = local_store if local_store is not None else label_store(remote)
+    bindings = _bind(resolver, query, params or {})
+    text = bind_values(_sparql(query), bindings)
+    try:
+        return remote.query(text, limit=limit)
+    except RemoteError as exc:
+        exc.item = exc.item or query.name
+        raise

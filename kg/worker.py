@@ -1,0 +1,733 @@
+"""Queries that can be stopped: SPARQL runs in a pool of worker processes, never in the caller.
+
+Oxigraph cannot be interrupted from Python (a signal waits until the engine hands control back,
+which a four-way cartesian product or a ``(p|^p)*`` path over the whole graph may never do), so
+every query the endpoint runs goes to a long-lived worker process that has the on-disk store open
+read-only. The caller waits up to ``timeout`` seconds; past that the worker is killed (SIGKILL),
+a fresh one is started in the background, and :class:`~kg.errors.QueryTimeout` is raised.
+
+A free query is checked with :func:`kg.safety.check_query` (against the store's named graphs)
+before the engine sees it, as the first step of its job: rdflib's parser can take tens of seconds
+on a crafted 100 kB text, and in a worker that is stopped by the same time limit.
+
+Each worker also
+
+* gives up its network: it moves into a network namespace of its own with no interface up
+  (best effort; Linux only), so even a ``SERVICE`` that got past :func:`kg.safety.check_query`
+  could not reach anything;
+* limits its memory (``RLIMIT_AS``), so a query that builds huge strings dies alone instead of
+  taking the machine with it;
+* stops by itself when its parent process is gone.
+
+Workers are started with the ``spawn`` method: a script that makes a :class:`QueryRunner` at
+import time must guard its entry point with ``if __name__ == "__main__":``.
+
+Results cross the process boundary as plain tuples (:func:`encode_term` / :func:`decode_term`):
+
+======================================  ===============================================
+``("uri", iri)``                        an IRI
+``("literal", text, datatype, lang)``   a literal; ``datatype`` None for a plain string
+                                        (``xsd:string``) or a language-tagged one
+``("bnode", id)``                       a blank node
+``("triple", s, p, o)``                 an RDF-star triple term (each part encoded)
+======================================  ===============================================
+
+>>> from rdflib import Literal, URIRef
+>>> encode_term(Literal("chat", lang="fr"))
+('literal', 'chat', None, 'fr')
+>>> decode_term(("uri", "https://w3id.org/newskg/id/actor/x"))
+rdflib.term.URIRef('https://w3id.org/newskg/id/actor/x')
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import errors
+from .errors import KGError, QueryError, QueryTimeout, StoreError, UnsafeQuery
+from .safety import MAX_QUERY_CHARS
+
+__all__ = ["QueryRunner", "RawResult", "WorkersBusy", "encode_term", "decode_term",
+           "decode_ox", "DEFAULT_MEMORY_LIMIT"]
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+#: Address space a worker may use (bytes); a query past it dies alone.
+DEFAULT_MEMORY_LIMIT = 4 << 30
+#: Results larger than this (the summed length of their values) are cut and marked truncated.
+DEFAULT_MAX_BYTES = 64 << 20
+
+
+class WorkersBusy(QueryTimeout):
+    """Every worker stayed busy for the whole time limit; the query was not started."""
+
+
+# --- terms <-> plain tuples ---------------------------------------------------------------------
+
+def encode_term(term):
+    """An rdflib or pyoxigraph term (or None) as a plain, picklable tuple (or None)."""
+    if term is None:
+        return None
+    if isinstance(term, tuple) and term and term[0] in ("uri", "literal", "bnode", "triple"):
+        return term
+    import pyoxigraph as ox
+    from rdflib import BNode, Literal, URIRef
+
+    if isinstance(term, ox.NamedNode):
+        return ("uri", term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return ("literal", term.value, None, term.language)
+        dt = term.datatype.value
+        return ("literal", term.value, None if dt == _XSD_STRING else dt, None)
+    if isinstance(term, ox.BlankNode):
+        return ("bnode", term.value)
+    if isinstance(term, ox.Triple):
+        return ("triple", encode_term(term.subject), encode_term(term.predicate),
+                encode_term(term.object))
+    if isinstance(term, ox.DefaultGraph):
+        return None
+    if isinstance(term, URIRef):
+        return ("uri", str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ("literal", str(term), None, term.language)
+        dt = None if term.datatype is None else str(term.datatype)
+        return ("literal", str(term), None if dt == _XSD_STRING else dt, None)
+    if isinstance(term, BNode):
+        return ("bnode", str(term))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def decode_term(value):
+    """A tuple from :func:`encode_term` as an rdflib term (plain literals stay plain).
+
+    rdflib has no triple term: an RDF-star triple comes back as a tuple of three rdflib terms.
+    """
+    if value is None:
+        return None
+    from rdflib import BNode, Literal, URIRef
+
+    kind = value[0]
+    if kind == "uri":
+        return URIRef(value[1])
+    if kind == "literal":
+        _, text, dt, lang = value
+        if lang:
+            return Literal(text, lang=lang)
+        if dt is None or dt == _XSD_STRING:
+            return Literal(text)
+        return Literal(text, datatype=URIRef(dt))
+    if kind == "bnode":
+        return BNode(value[1])
+    if kind == "triple":
+        return tuple(decode_term(v) for v in value[1:])
+    raise ValueError(f"not an encoded term: {value!r}")
+
+
+def decode_ox(value):
+    """A tuple from :func:`encode_term` as a pyoxigraph term."""
+    if value is None:
+        return None
+    import pyoxigraph as ox
+
+    kind = value[0]
+    if kind == "uri":
+        return ox.NamedNode(value[1])
+    if kind == "literal":
+        _, text, dt, lang = value
+        if lang:
+            return ox.Literal(text, language=lang)
+        if dt is None:
+            return ox.Literal(text)
+        return ox.Literal(text, datatype=ox.NamedNode(dt))
+    if kind == "bnode":
+        return ox.BlankNode(value[1])
+    if kind == "triple":
+        return ox.Triple(decode_ox(value[1]), decode_ox(value[2]), decode_ox(value[3]))
+    raise ValueError(f"not an encoded term: {value!r}")
+
+
+@dataclass
+class RawResult:
+    """A query's answer in picklable form.
+
+    ``kind`` is ``"select"``, ``"ask"`` or ``"triples"`` (CONSTRUCT/DESCRIBE: ``vars`` are
+    subject, predicate, object); ``rows`` are tuples aligned with ``vars``, each value an encoded
+    term or None (unbound).
+    """
+
+    kind: str
+    vars: list[str] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    boolean: bool | None = None
+    truncated: bool = False
+    elapsed: float = 0.0
+
+    def to_query_result(self):
+        """The same answer as a :class:`kg.query.QueryResult` of rdflib terms."""
+        from .query import QueryResult
+
+        rows = [{v: decode_term(t) for v, t in zip(self.vars, row)} for row in self.rows]
+        return QueryResult(vars=list(self.vars), rows=rows, boolean=self.boolean,
+                           truncated=self.truncated)
+
+
+# --- the worker process -------------------------------------------------------------------------
+
+def _isolate_network() -> bool:
+    """Move this (still single-threaded) process into an empty network namespace."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        clone_newnet, clone_newuser = 0x40000000, 0x10000000
+        for flags in (clone_newnet, clone_newuser | clone_newnet):
+            if libc.unshare(flags) == 0:
+                return True
+    except (OSError, AttributeError):
+        pass
+    return False
+
+
+def _limit_memory(limit: int | None) -> None:
+    if not limit:
+        return
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _error_payload(exc: BaseException) -> tuple:
+    if isinstance(exc, KGError):
+        return ("error", type(exc).__name__, str(exc), list(getattr(exc, "candidates", ()) or ()))
+    if isinstance(exc, MemoryError):
+        return ("error", "QueryError", "the query ran out of memory", [])
+    if isinstance(exc, SyntaxError):
+        return ("error", "QueryError", f"SPARQL syntax error: {exc}", [])
+    return ("error", "QueryError", f"query failed: {type(exc).__name__}: {exc}", [])
+
+
+_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
+
+
+def _query_form(text: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first form keyword outside comments and IRIs."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    body = re.sub(r"<[^<>\s]*>|\"[^\"\n]*\"|'[^'\n]*'", " ", body)
+    match = _FORM.search(body)
+    return match.group(1).upper() if match else "SELECT"
+
+
+def _collect(result, max_rows: int, max_bytes: int, started: float) -> RawResult:
+    import pyoxigraph as ox
+
+    if isinstance(result, ox.QueryBoolean):
+        return RawResult("ask", boolean=bool(result), elapsed=time.monotonic() - started)
+    rows, size, truncated = [], 0, False
+    if isinstance(result, ox.QueryTriples):
+        kind, names = "triples", ["subject", "predicate", "object"]
+        for t in result:
+            if len(rows) >= max_rows or size > max_bytes:
+                truncated = True
+                break
+            row = (encode_term(t.subject), encode_term(t.predicate), encode_term(t.object))
+            size += sum(len(v[1]) if v[0] != "triple" else 100 for v in row)
+            rows.append(row)
+    else:
+        kind, names = "select", [v.value for v in result.variables]
+        for solution in result:
+            if len(rows) >= max_rows or size > max_bytes:
+                truncated = True
+                break
+            row = tuple(encode_term(solution[n]) for n in names)
+            size += sum(len(v[1]) if v[0] != "triple" else 100 for v in row if v is not None)
+            rows.append(row)
+    return RawResult(kind, names, rows, truncated=truncated,
+                     elapsed=time.monotonic() - started)
+
+
+_GRAPHS: dict[int, frozenset] = {}
+
+
+def _store_graphs(store) -> frozenset:
+    """The named graphs of the worker's store (read once: the store is opened read-only)."""
+    found = _GRAPHS.get(id(store))
+    if found is None:
+        import pyoxigraph as ox
+
+        found = frozenset(g.value for g in store.raw.named_graphs()
+                          if isinstance(g, ox.NamedNode))
+        _GRAPHS[id(store)] = found
+    return found
+
+
+def _warm_up(store) -> None:
+    """Import and prime what jobs use, so the first query does not pay for it."""
+    from .query import load_queries
+    from .safety import check_query
+
+    check_query("ASK { GRAPH ?g { ?s ?p ?o } }", graphs=_store_graphs(store))
+    load_queries()
+
+
+def _run_job(store, job: dict) -> RawResult:
+    started = time.monotonic()
+    max_rows, max_bytes = job["max_rows"], job["max_bytes"]
+    if job["op"] == "sparql":
+        from .vocab import NAMESPACES
+
+        if job.get("check", True):
+            # Parsing is part of the job: a parse that takes too long is killed like a query.
+            from .safety import check_query
+
+            check_query(job["text"], graphs=_store_graphs(store))
+
+        kwargs = {"prefixes": dict(NAMESPACES),
+                  "use_default_graph_as_union": job.get("union", False)}
+        if job.get("substitutions"):
+            import pyoxigraph as ox
+
+            kwargs["substitutions"] = {ox.Variable(k): decode_ox(v)
+                                       for k, v in job["substitutions"].items()}
+        if job.get("default_graph") is not None:
+            kwargs["default_graph"] = [decode_ox(("uri", g)) for g in job["default_graph"]]
+            kwargs.pop("use_default_graph_as_union")
+        if job.get("named_graphs") is not None:
+            kwargs["named_graphs"] = [decode_ox(("uri", g)) for g in job["named_graphs"]]
+        try:
+            result = store.raw.query(job["text"], **kwargs)
+        except SyntaxError as exc:
+            raise QueryError(f"SPARQL syntax error: {exc}") from None
+        except (OSError, ValueError, TypeError) as exc:
+            raise QueryError(f"query failed: {exc}") from None
+        try:
+            return _collect(result, max_rows, max_bytes, started)
+        except (OSError, ValueError, TypeError) as exc:
+            raise QueryError(f"query failed: {exc}") from None
+    if job["op"] == "named":
+        from .query import named_query, run_named
+
+        query = named_query(job["name"])
+        result = run_named(store, job["name"], job["params"], limit=max_rows)
+        elapsed = time.monotonic() - started
+        if result.boolean is not None:
+            return RawResult("ask", boolean=result.boolean, elapsed=elapsed)
+        kind = "triples" if _query_form(query.text) in ("CONSTRUCT", "DESCRIBE") else "select"
+        rows = [tuple(encode_term(row.get(v)) for v in result.vars) for row in result.rows]
+        return RawResult(kind, list(result.vars), rows, truncated=result.truncated,
+                         elapsed=elapsed)
+    if job["op"] == "sleep":  # for tests: a job that runs past any time limit
+        time.sleep(job["seconds"])
+        return RawResult("ask", boolean=True)
+    raise QueryError(f"unknown job {job['op']!r}")
+
+
+def _worker_main(store_path: str, conn, memory_limit, isolate: bool) -> None:
+    """Entry point of a worker process: open the store, then answer jobs until told to stop."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    os.environ["RUST_BACKTRACE"] = "0"  # a query that runs out of memory dies quietly
+    isolated = _isolate_network() if isolate else False
+    _limit_memory(memory_limit)
+    try:
+        from .store import Store
+
+        store = Store(store_path, read_only=True)
+        _warm_up(store)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(_error_payload(exc))
+        return
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    conn.send(("ready", os.getpid(), isolated))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            reply = ("ok", _run_job(store, job))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back as a message
+            reply = _error_payload(exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
+            conn.send(_error_payload(exc))
+
+
+# --- the pool -----------------------------------------------------------------------------------
+
+class _Worker:
+    def __init__(self, ctx, store_path, memory_limit, isolate):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, name="kg-query-worker", daemon=True,
+                                args=(str(store_path), child, memory_limit, isolate))
+        self.proc.start()
+        child.close()
+        self.isolated = False
+        self.ready = False
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self.conn.poll(timeout):
+            self.kill()
+            raise StoreError(f"a query worker did not start within {timeout:g} s")
+        try:
+            message = self.conn.recv()
+        except (EOFError, OSError):
+            self.kill()
+            raise StoreError("a query worker died while opening the store") from None
+        if message[0] != "ready":
+            self.kill()
+            raise _rebuild(message)
+        self.isolated = bool(message[2])
+        self.ready = True
+
+    def kill(self) -> None:
+        try:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join(5)
+        except (OSError, ValueError, AssertionError):
+            pass
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+
+
+def _rebuild(message) -> Exception:
+    _, name, text, candidates = message
+    cls = getattr(errors, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, KGError)):
+        return QueryError(text)
+    if name in ("UnknownEntity", "AmbiguousEntity"):
+        return cls(text, candidates=candidates)
+    return cls(text)
+
+
+def _name(var) -> str:
+    name = getattr(var, "value", None) or str(var)
+    return name.lstrip("?$")
+
+
+class QueryRunner:
+    """A small pool of worker processes answering SPARQL over an on-disk store, with a time limit.
+
+    Parameters
+    ----------
+    store_path : path
+        The store directory (``<build>/store``), opened read-only by every worker.
+    timeout : float
+        Seconds a query may run; past that its worker is killed and :class:`QueryTimeout` raised.
+    max_rows : int
+        Rows (or triples) kept; more are dropped and the result marked ``truncated``.
+    workers : int
+        Worker processes kept ready (each holds the store open).
+    memory_limit : int or None
+        Address space per worker, in bytes; None for no limit.
+    union_default_graph : bool
+        Let the default graph of free queries be the union of all graphs. Off by default, as in
+        :func:`kg.query.run_sparql`: every fact is in a named graph, reached with ``GRAPH ?g``.
+    isolate_network : bool
+        Put each worker in a network namespace of its own (Linux, best effort).
+
+    Raises
+    ------
+    StoreError
+        The store cannot be opened, or no worker could start.
+
+    Examples
+    --------
+    >>> with QueryRunner("build/store", timeout=5) as runner:          # doctest: +SKIP
+    ...     runner.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }").rows
+    [{'n': rdflib.term.Literal('4618', datatype=...)}]
+    """
+
+    def __init__(self, store_path, *, timeout: float = 10.0, max_rows: int = 10_000,
+                 workers: int = 2, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+                 max_bytes: int = DEFAULT_MAX_BYTES, union_default_graph: bool = False,
+                 isolate_network: bool = True, start_timeout: float = 60.0):
+        from .store import Store
+
+        self.store_path = Path(store_path)
+        self.timeout = float(timeout)
+        self.max_rows = int(max_rows)
+        self.max_bytes = int(max_bytes)
+        self.size = max(1, int(workers))
+        self.memory_limit = memory_limit
+        self.union_default_graph = union_default_graph
+        self.isolate_network = isolate_network
+        self.start_timeout = start_timeout
+        store = Store(self.store_path, read_only=True)  # fails early, with a clear message
+        try:
+            import pyoxigraph as ox
+
+            #: The named graphs the store holds: the only ones FROM / FROM NAMED may name.
+            self.graphs = frozenset(g.value for g in store.raw.named_graphs()
+                                    if isinstance(g, ox.NamedNode))
+        finally:
+            del store
+        self._ctx = multiprocessing.get_context("spawn")
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._check_lock = threading.Lock()
+        self._workers: set[_Worker] = set()
+        self._starting = 0
+        self._closed = False
+        self._last_start_error: Exception | None = None
+        started = [self._start_worker() for _ in range(self.size)]
+        try:
+            for w in started:
+                w.wait_ready(self.start_timeout)
+        except Exception:
+            self.close()
+            raise
+        for w in started:
+            self._idle.put(w)
+
+    # -- workers
+
+    def _start_worker(self) -> _Worker:
+        w = _Worker(self._ctx, self.store_path, self.memory_limit, self.isolate_network)
+        with self._lock:
+            self._workers.add(w)
+        return w
+
+    def _replace(self) -> None:
+        """Start a worker in the background and add it to the pool once it is ready."""
+        with self._lock:
+            if self._closed:
+                return
+            self._starting += 1
+
+        def run():
+            try:
+                for attempt in range(3):
+                    if self._closed:
+                        return
+                    w = self._start_worker()
+                    try:
+                        w.wait_ready(self.start_timeout)
+                    except Exception as exc:  # noqa: BLE001 - kept to report on the next query
+                        self._forget(w)
+                        self._last_start_error = exc
+                        time.sleep(0.5 * (attempt + 1))
+                        continue
+                    if self._closed:
+                        self._forget(w)
+                    else:
+                        self._idle.put(w)
+                    return
+            finally:
+                with self._lock:
+                    self._starting -= 1
+
+        threading.Thread(target=run, name="kg-worker-start", daemon=True).start()
+
+    def _forget(self, w: _Worker) -> None:
+        w.kill()
+        with self._lock:
+            self._workers.discard(w)
+
+    def _discard(self, w: _Worker) -> None:
+        self._forget(w)
+        self._replace()
+
+    def _acquire(self, deadline: float) -> _Worker:
+        while True:
+            if self._closed:
+                raise QueryError("the query runner is closed")
+            with self._lock:
+                dead = not self._workers and not self._starting
+            if dead:
+                raise StoreError(f"no query worker could be started: {self._last_start_error}")
+            try:
+                w = self._idle.get(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    raise WorkersBusy(f"every query worker stayed busy for {self.timeout:g} s; "
+                                      "try again later") from None
+                continue
+            if w.proc.is_alive():
+                return w
+            self._discard(w)
+
+    def _call(self, job: dict) -> RawResult:
+        job = {"max_rows": self.max_rows, "max_bytes": self.max_bytes, **job}
+        w = self._acquire(time.monotonic() + self.timeout)
+        try:
+            w.conn.send(job)
+            if not w.conn.poll(self.timeout):
+                self._discard(w)
+                w = None
+                raise QueryTimeout(
+                    f"query stopped after {self.timeout:g} s (the time limit): it was taking "
+                    "too long. Narrow it (add LIMIT, bind more variables, avoid unbounded "
+                    "property paths and cartesian products) and try again")
+            message = w.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            if w is not None:
+                self._discard(w)
+                w = None
+            if self._closed:
+                raise QueryError("the query runner was closed while the query ran") from None
+            raise QueryError("the query worker died while running the query (it may have run "
+                             "out of memory); a new one has been started") from None
+        finally:
+            if w is not None:
+                if self._closed:
+                    self._forget(w)
+                else:
+                    self._idle.put(w)
+        if message[0] == "ok":
+            return message[1]
+        raise _rebuild(message)
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers now in the pool."""
+        with self._lock:
+            return sorted(w.proc.pid for w in self._workers if w.proc.pid is not None)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until the pool is full and every worker idle (after a kill, say); True if so."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._idle.qsize() >= self.size:
+                return True
+            time.sleep(0.05)
+        return False
+
+    @property
+    def network_isolated(self) -> bool:
+        """Whether every ready worker runs without network access."""
+        with self._lock:
+            ready = [w for w in self._workers if w.ready]
+        return bool(ready) and all(w.isolated for w in ready)
+
+    # -- queries
+
+    def check(self, text: str) -> None:
+        """Refuse ``text`` unless it is a read-only query over this store (see kg.safety)."""
+        from .safety import check_query
+
+        with self._check_lock:  # the rdflib/pyparsing parser is shared module state
+            check_query(text, graphs=self.graphs)
+
+    def _check_graphs(self, iris, what: str) -> list[str] | None:
+        if iris is None:
+            return None
+        iris = [str(i) for i in iris]
+        for iri in iris:
+            if iri not in self.graphs:
+                raise UnsafeQuery(f"{what} <{iri}> is refused: only graphs held in the "
+                                  "store may be named")
+        return iris
+
+    def select(self, text: str, substitutions=None, *, default_graph=None, named_graphs=None,
+               raw: bool = False):
+        """Run a SPARQL query (any form: SELECT, ASK, CONSTRUCT, DESCRIBE) given as text.
+
+        The text is checked with :func:`kg.safety.check_query` (against the store's named
+        graphs) before the engine sees it. The check runs in the worker, as the first step of the
+        job and under the same time limit: parsing is slow in pure Python (tens of seconds for
+        some 100 kB texts), and there it cannot hold up the caller or other queries. The
+        project's prefixes are predeclared. ``substitutions`` binds variables (by name) to
+        terms (rdflib, pyoxigraph or encoded tuples) without touching the text.
+        ``default_graph`` / ``named_graphs`` (the protocol's ``default-graph-uri`` /
+        ``named-graph-uri``) may only name graphs of the store.
+
+        Returns a :class:`kg.query.QueryResult` of rdflib terms, or with ``raw=True`` the
+        :class:`RawResult` (which also says whether it was a CONSTRUCT).
+
+        Raises
+        ------
+        UnsafeQuery
+            SERVICE, an update, or a dataset outside the store.
+        QueryTimeout
+            The query ran past ``timeout`` (:class:`WorkersBusy`: it never got a worker).
+        QueryError
+            Bad syntax or a failure in the engine.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise QueryError("empty query")
+        if len(text) > MAX_QUERY_CHARS:
+            raise UnsafeQuery(f"query is {len(text)} characters, over {MAX_QUERY_CHARS}")
+        job = {"op": "sparql", "text": text, "union": self.union_default_graph,
+               "default_graph": self._check_graphs(default_graph, "default-graph-uri"),
+               "named_graphs": self._check_graphs(named_graphs, "named-graph-uri")}
+        if substitutions:
+            job["substitutions"] = {_name(k): encode_term(v) for k, v in substitutions.items()}
+        result = self._call(job)
+        return result if raw else result.to_query_result()
+
+    query = select
+
+    def named(self, name: str, params: dict[str, str] | None = None, *, raw: bool = False):
+        """Run the named query ``name`` (see :func:`kg.query.run_named`) in a worker."""
+        result = self._call({"op": "named", "name": name, "params": dict(params or {})})
+        return result if raw else result.to_query_result()
+
+    # -- life cycle
+
+    def close(self) -> None:
+        """Stop every worker (idle ones are asked, busy ones killed)."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers)
+            self._workers.clear()
+        idle = []
+        while True:
+            try:
+                idle.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        for w in idle:
+            try:
+                w.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for w in idle:
+            w.proc.join(1.0)
+        for w in workers:
+            w.kill()
+
+    def __enter__(self) -> "QueryRunner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
