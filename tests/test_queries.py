@@ -290,3 +290,11 @@ def test_cli_path_central_and_ego(build_dir):
     assert out.returncode == 0 and "Mike Pompeo" in out.stdout
     out = run_cli("central", "--measure", "fame", *store)
     assert out.returncode == 1 and "degree" in out.stderr
+
+
+def test_from_may_name_only_graphs_the_store_holds(seed_store):
+    held = run_sparql(seed_store, "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/newskg/id/"
+                                  "graph/entities> WHERE { ?s ?p ?o }")
+    assert int(held.rows[0]["n"]) > 100
+    with pytest.raises(UnsafeQuery, match="only graphs held in the store"):
+        run_sparql(seed_store, "SELECT * FROM NAMED <http://127.0.0.1:9/x> WHERE { GRAPH ?g { ?s ?p ?o } }")
