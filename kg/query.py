@@ -323,10 +323,9 @@ class _HeldGraphs:
         self.store = store
 
     def __contains__(self, iri) -> bool:
-        try:
-            return self.store.has_graph(ox.NamedNode(str(iri)))
-        except ValueError:
-            return False
+        from rdflib import URIRef
+
+        return self.store.has_graph(URIRef(str(iri)))
 
 
 def run_sparql(store: Store, text: str, *, limit: int | None = None) -> QueryResult:
