@@ -290,6 +290,51 @@ def export(store_path, out_dir):
 
 
 @cli.command()
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="The HTML file to write (nothing else is written).")
+@click.option("--view", type=click.Choice(["actors", "meetings"]), default="actors",
+              show_default=True, help="actors: the typed actor network; meetings: the "
+                                      "actor–meeting network.")
+@click.option("--ego", help="Only this actor's neighbourhood (see --radius).")
+@click.option("--radius", type=click.IntRange(0), default=1, show_default=True,
+              help="Links away from --ego to include.")
+@click.option("--query", "query_name", help="Draw the answer of this named query instead.")
+@click.option("--param", "-p", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of --query; repeat for several.")
+@click.option("--title", help="The page's title (default: says what is drawn).")
+@_window
+@_STORE
+@_clean_errors
+def html(out_path, view, ego, radius, query_name, pairs, title, start, end, outlets, store_path):
+    """Write one self-contained interactive HTML page of the graph or a view of it: no
+    network needed, all scripts inline, every article text escaped."""
+    from .html import render_html, write_html
+    from .network import (actor_meeting_network, actor_network, ego_network, restrict,
+                          result_network)
+    from .query import resolve_name, run_named
+
+    store = _open(store_path)
+    window = {"start": start, "end": end, "outlets": list(outlets) or None}
+    if query_name:
+        graph = result_network(store, run_named(store, query_name, _params(pairs)))
+        if start or end or outlets:
+            graph = restrict(graph, **window)
+        what = f"answer of {query_name}"
+    elif view == "meetings":
+        graph, what = actor_meeting_network(store, **window), "actors and meetings"
+    else:
+        graph, what = actor_network(store, **window), "actor network"
+    if ego:
+        iri = resolve_name(store, ego, "actor").value
+        graph = ego_network(graph, iri, radius)
+        what += f" around {graph.nodes[iri]['label'] if iri in graph else ego}, radius {radius}"
+    page = render_html(graph, store, title=title or f"kg: {what}")
+    write_html(out_path, page)
+    click.echo(f"wrote {out_path}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} "
+               f"edges, {len(page.encode('utf-8')) // 1024} kB, self-contained")
+
+
+@cli.command()
 @_STORE
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; keep the loopback default unless you mean it.")

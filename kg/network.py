@@ -51,9 +51,12 @@ from .entities import name_key
 from .errors import AmbiguousEntity, QueryError, UnknownEntity
 from .query import resolve_name, run_named
 from .store import Store
+from .vocab import KG
+
+KG_NS = KG._NS
 
 __all__ = ["RELATIONS", "MEASURES", "actor_network", "actor_meeting_network", "restrict",
-           "centrality", "connecting_chains", "ego_network", "edges_between"]
+           "centrality", "connecting_chains", "ego_network", "edges_between", "result_network"]
 
 #: The link types of :func:`actor_network`, each read as "source <relation> target".
 RELATIONS = ("met", "missed", "pledged_to", "criticized", "praised", "spoke_about", "spoke_for",
@@ -869,3 +872,69 @@ def ego_network(graph, actor_iri: str, radius: int = 1):
     undirected = graph.to_undirected(as_view=True) if graph.is_directed() else graph
     reached = nx.single_source_shortest_path_length(undirected, centre, cutoff=radius)
     return graph.subgraph(reached).copy()
+
+
+# --- the answer of a named query, as a graph -----------------------------------------------------
+
+_KIND_OF_TYPE = [  # most specific first
+    ("http://xmlns.com/foaf/0.1/Person", "person"), (str(KG_NS) + "AnonymousSource", "source"),
+    (str(KG_NS) + "State", "state"), ("https://schema.org/NewsMediaOrganization", "outlet"),
+    (str(KG_NS) + "MilitaryBody", "military"), (str(KG_NS) + "GovernmentBody", "ministry"),
+    ("https://schema.org/GovernmentOrganization", "government"), (str(KG_NS) + "Meeting", "meeting"),
+    (str(KG_NS) + "Pledge", "pledge"), (str(KG_NS) + "PledgeStep", "pledge"),
+    (str(KG_NS) + "Statement", "statement"), (str(KG_NS) + "Incident", "incident"),
+    ("http://semanticweb.cs.vu.nl/2009/11/sem/Place", "place"), (str(KG_NS) + "Topic", "topic"),
+    (str(KG_NS) + "Measure", "measure"), ("http://xmlns.com/foaf/0.1/Organization", "organization"),
+]
+
+
+def result_network(store: Store, result) -> nx.MultiDiGraph:
+    """The answer of a query as a graph: the nodes each row names, linked in column order.
+
+    Every IRI a row binds (other than its claims and ``kg:Any``, the value of a parameter left
+    out) becomes a node with its label and kind; consecutive IRIs of a row are linked by an edge named after
+    the later column, carrying the row's claims, outlets and dates. This draws any question's
+    answer without knowing its shape.
+
+    Parameters
+    ----------
+    store : Store
+        The store the answer came from (labels, kinds and each claim's outlet).
+    result : kg.query.QueryResult
+        The answer.
+    """
+    from rdflib import URIRef
+
+    from .query import claims_of, describe, evidence
+
+    skip = {"claim", "claims"}
+    any_iri = str(KG_NS) + "Any"
+    graph = nx.MultiDiGraph()
+    cited = {c for row in result.rows for c in claims_of(row)}
+    facts = evidence(store, cited)
+    for row in result.rows:
+        nodes = [(v, str(row[v])) for v in result.vars if v not in skip
+                 and isinstance(row.get(v), URIRef) and str(row[v]) != any_iri]
+        claims = sorted(c for c in claims_of(row) if c in facts)
+        outlets = sorted({facts[c]["outlet"] for c in claims})
+        dates = [row.get(v) for v in ("earliest", "latest")]
+        for _var, iri in nodes:
+            if iri not in graph:
+                label, types = describe(store, iri)
+                kind = next((k for t, k in _KIND_OF_TYPE if t in types), "other")
+                graph.add_node(iri, label=label or _tail(iri), kind=kind)
+        for (_a, u), (var, v) in zip(nodes, nodes[1:]):
+            if u == v:
+                continue
+            key = f"{var} {u} {v}"
+            if graph.has_edge(u, v, key):
+                data = graph.edges[u, v, key]
+                data["claims"] = sorted(set(data["claims"]) | set(claims))
+                data["outlets"] = sorted(set(data["outlets"]) | set(outlets))
+                data["weight"] = len(data["outlets"])
+                continue
+            graph.add_edge(u, v, key=key, relation=var, claims=claims, outlets=outlets,
+                           weight=len(outlets),
+                           earliest=str(dates[0]) if dates[0] is not None else None,
+                           latest=str(dates[1]) if dates[1] is not None else None)
+    return graph

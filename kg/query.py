@@ -36,7 +36,7 @@ from .store import Store, from_ox
 from .vocab import NAMESPACES
 
 __all__ = ["Param", "NamedQuery", "QueryResult", "load_queries", "named_query", "run_named",
-           "run_sparql", "resolve_name", "evidence", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
+           "run_sparql", "resolve_name", "evidence", "claims_of", "describe", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
@@ -185,6 +185,12 @@ def _index(store: Store) -> _NameIndex:
         cached = (size, _NameIndex(store))
         _INDEXES[id(store)] = cached
     return cached[1]
+
+
+def describe(store: Store, iri: str) -> tuple[str | None, set[str]]:
+    """The label and the ``rdf:type`` IRIs the store gives ``iri`` (from the cached name index)."""
+    index = _index(store)
+    return index.labels.get(str(iri)), set(index.types.get(str(iri), ()))
 
 
 def _expand(curie: str) -> str:
