@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+
 from rdflib import BNode, Literal, URIRef
 
 from kg.errors import (ParameterError, QueryError, QueryTimeout, UnknownEntity, UnsafeQuery)
-from kg.safety import check_query
+from kg.safety import MAX_QUERY_CHARS, check_query
 from kg.worker import QueryRunner, WorkersBusy, decode_ox, decode_term, encode_term
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -129,10 +130,11 @@ def test_catastrophic_regex_is_stopped(runner):
 
 
 def test_slow_parse_is_stopped_without_holding_up_other_queries(runner):
-    # rdflib's pure-Python parser needs tens of seconds for this 90 kB text: the check runs in
-    # the worker, under the time limit, so it is killed like a runaway query
+    # rdflib's pure-Python parser needs seconds for this 18 kB text: the check runs in the
+    # worker, under the time limit, so it is killed like a runaway query
     bomb = ("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } "
-            + " ".join(f"FILTER(?o != {i})" for i in range(5000)) + " }")
+            + " ".join(f"FILTER(?o != {i})" for i in range(1000)) + " }")
+    assert len(bomb) < MAX_QUERY_CHARS  # under the length cap, yet seconds to parse
     outcome = []
     assert runner.wait_idle()
 
@@ -152,6 +154,14 @@ def test_slow_parse_is_stopped_without_holding_up_other_queries(runner):
     assert time.monotonic() - started < 1.0
     thread.join(TIMEOUT + 10)
     assert outcome and outcome[0][0] == "timeout" and outcome[0][1] < TIMEOUT + 3
+
+
+def test_overlong_query_is_refused_before_parsing(runner):
+    text = "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } " + "FILTER(true) " * 5000 + "}"
+    started = time.monotonic()
+    with pytest.raises(UnsafeQuery, match="characters, over"):
+        runner.select(text)
+    assert time.monotonic() - started < 0.5
 
 
 def test_memory_hog_dies_alone(store_path):
