@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ArticleError
 from .yamlio import read_yaml
 
-__all__ = ["Article", "MetadataNote", "load_article", "load_articles", "article_paths"]
+__all__ = ["Article", "MetadataNote", "load_article", "load_articles", "article_paths",
+           "MAX_TEXT_BYTES", "STEM_PATTERN"]
 
-_METHODS = {"stated", "inferred", "curated"}
-_NOTE_FIELDS = {"outlet", "published", "headline"}
+_METHODS = ("stated", "inferred", "curated")
+_NOTE_FIELDS = ("outlet", "published", "headline")
+_META_FIELDS = ("sha256", "outlet", "published", "headline", "notes", "furniture")
+
+#: Article texts larger than this are refused unread (a news report is a few kilobytes).
+MAX_TEXT_BYTES = 8 * 1024 * 1024
+#: What an article's file stem may be made of: it becomes part of IRIs.
+STEM_PATTERN = re.compile(r"\w[\w.~-]*")
 
 
 @dataclass(frozen=True)
@@ -68,13 +77,28 @@ def load_article(text_path: Path | str) -> Article:
     Raises
     ------
     ArticleError
-        The text is missing or not UTF-8, its SHA-256 differs from the metadata's, or the metadata
-        is malformed (unknown note method, bad date, furniture not in the text).
+        The text is missing, not a regular file, over :data:`MAX_TEXT_BYTES` or not UTF-8, its
+        file name is not fit for an IRI (:data:`STEM_PATTERN`), its SHA-256 differs from the
+        metadata's, or the metadata is malformed (an unknown field, unknown note method, bad date,
+        furniture that is not a list of strings found in the text).
     """
     text_path = Path(text_path)
     meta_path = text_path.with_suffix(".yaml")
+    if not STEM_PATTERN.fullmatch(text_path.stem):
+        raise ArticleError("an article's file name must start with a letter or digit and hold "
+                           "only letters, digits and '-', '_', '.', '~' (it becomes part of IRIs)",
+                           file=text_path)
     try:
-        raw = text_path.read_bytes()
+        info = text_path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ArticleError("article is not a regular file", file=text_path)
+        if info.st_size > MAX_TEXT_BYTES:
+            raise ArticleError(f"article is {info.st_size} bytes, over the {MAX_TEXT_BYTES}-byte "
+                               f"limit", file=text_path)
+        with open(text_path, "rb") as handle:
+            raw = handle.read(MAX_TEXT_BYTES + 1)
+        if len(raw) > MAX_TEXT_BYTES:
+            raise ArticleError(f"article is over the {MAX_TEXT_BYTES}-byte limit", file=text_path)
     except OSError as exc:
         raise ArticleError(f"cannot read article: {exc.strerror or exc}", file=text_path) from None
     try:
@@ -86,6 +110,10 @@ def load_article(text_path: Path | str) -> Article:
     meta = read_yaml(meta_path, ArticleError)
     if not isinstance(meta, dict):
         raise ArticleError("metadata must be a mapping", file=meta_path)
+    extra = set(meta) - set(_META_FIELDS)
+    if extra:
+        raise ArticleError(f"unknown field(s): {', '.join(sorted(map(str, extra)))}; metadata has "
+                           f"{', '.join(_META_FIELDS)}", file=meta_path)
 
     def need(key, kind):
         if key not in meta:
@@ -117,15 +145,24 @@ def load_article(text_path: Path | str) -> Article:
         raise ArticleError("headline must be null or a verbatim line of the text",
                            file=meta_path, item="headline")
     notes = []
-    for name, note in sorted((meta.get("notes") or {}).items()):
+    raw_notes = meta.get("notes") or {}
+    if not isinstance(raw_notes, dict):
+        raise ArticleError("'notes' must be a mapping of field to note", file=meta_path,
+                           item="notes")
+    for name, note in raw_notes.items():
         if name not in _NOTE_FIELDS or not isinstance(note, dict):
-            raise ArticleError(f"unknown metadata note '{name}'", file=meta_path, item=name)
+            raise ArticleError(f"unknown metadata note '{name}'", file=meta_path, item=str(name))
         if note.get("method") not in _METHODS or not isinstance(note.get("evidence"), str):
             raise ArticleError(f"note needs method ({', '.join(sorted(_METHODS))}) and evidence",
                                file=meta_path, item=f"notes.{name}")
         notes.append(MetadataNote(name, note["method"], note["evidence"]))
+    notes.sort(key=lambda n: n.field)
     furniture = []
-    for piece in meta.get("furniture") or []:
+    raw_furniture = meta.get("furniture") or []
+    if not isinstance(raw_furniture, list):
+        raise ArticleError("'furniture' must be a list of verbatim strings of the text",
+                           file=meta_path, item="furniture")
+    for piece in raw_furniture:
         spans = _spans(text, piece) if isinstance(piece, str) and piece else []
         if not spans:
             raise ArticleError(f"furniture not found in the text: {str(piece)[:60]!r}",

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .articles import Article
 from .dates import Interval, resolve
-from .entities import ACTOR_KINDS, MEETING_KINDS, Entity, Registry, name_key
-from .errors import ClaimError, DateError, QuoteNotFound, UnknownEntity
+from .entities import ACTOR_KINDS, KEY_PATTERN, MEETING_KINDS, Entity, Registry, name_key
+from .errors import ClaimError, DateError, EntityError, QuoteNotFound, UnknownEntity
 from .iris import normalize_text
 from .yamlio import read_yaml
 
@@ -93,7 +93,12 @@ class Source:
 
 @dataclass
 class Claim:
-    """One validated claim. ``fact`` maps field names to resolved values."""
+    """One validated claim. ``fact`` maps field names to resolved values.
+
+    ``start`` and ``end`` are offsets into the article's decoded text, counted in Unicode
+    code points (Python ``str`` indices: an emoji is one, a combining accent is one of its own),
+    so that ``article.text[start:end] == quote``; they become ``oa:start``/``oa:end``.
+    """
 
     stem: str
     id: str
@@ -240,7 +245,11 @@ def _sources(doc, stem, registry, path) -> dict[str, Source]:
     out = {}
     for key, body in raw.items():
         item = f"sources.{key}"
-        if not isinstance(body, dict) or not isinstance(body.get("label"), str):
+        if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+            raise ClaimError("a source key must be one word of letters, digits and '-', '_', '.', "
+                             "'~' (it becomes part of an IRI)", file=path, item=item)
+        if not isinstance(body, dict) or not isinstance(body.get("label"), str) \
+                or not body["label"].strip():
             raise ClaimError("a source needs a label", file=path, item=item)
         kind = body.get("kind", "person")
         if kind not in ("person", "group"):
@@ -253,7 +262,7 @@ def _sources(doc, stem, registry, path) -> dict[str, Source]:
         if body.get("affiliation") is not None:
             try:
                 aff = registry.resolve(body["affiliation"], ACTOR_KINDS)
-            except UnknownEntity as exc:
+            except EntityError as exc:  # unknown or ambiguous: keep the class, add the place
                 raise type(exc)(f"affiliation: {exc.message}", file=path, item=item) from None
         out[str(key)] = Source(stem, str(key), body["label"], kind, aff)
     return out

@@ -8,6 +8,7 @@ any alias ("Pompeo", "Secretary of State Mike Pompeo", "the U.S. top diplomat"),
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from .iris import category, normalize_text
 from .yamlio import read_yaml
 
 __all__ = ["Entity", "Registry", "load_registry", "ACTOR_KINDS", "MEETING_KINDS", "KINDS",
-           "name_key"]
+           "name_key", "KEY_PATTERN"]
 
 ACTOR_KINDS = frozenset({"person", "state", "government", "ministry", "agency", "military",
                          "organization", "outlet"})
@@ -24,6 +25,10 @@ MEETING_KINDS = frozenset({"meeting", "summit", "talks", "visit", "ceremony"})
 KINDS = ACTOR_KINDS | MEETING_KINDS | {"place", "incident", "pledge", "agreement", "topic",
                                        "measure"}
 _FIELDS = {"kind", "label", "aliases", "wikidata", "part_of"}
+#: What a registry key (and an article's local source key) may be made of: it becomes part of an
+#: IRI, so letters, digits and ``-_.~`` only, starting with a letter or digit.
+KEY_PATTERN = re.compile(r"\w[\w.~-]*")
+_QID = re.compile(r"Q[1-9][0-9]*")
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,15 @@ class Registry:
                 if (ent.kind in ACTOR_KINDS) != (parent.kind in ACTOR_KINDS):
                     raise EntityError(f"part_of links a {ent.kind} to a {parent.kind}",
                                       file=ent.file, item=ent.key)
+        for ent in self.entities.values():
+            chain, key = [ent.key], ent.part_of
+            while key is not None:
+                if key in chain:
+                    raise EntityError(f"part_of goes round in a circle: "
+                                      f"{' -> '.join(chain + [key])}", file=ent.file,
+                                      item=ent.key)
+                chain.append(key)
+                key = self.entities[key].part_of
 
     def __len__(self):
         return len(self.entities)
@@ -127,9 +141,17 @@ class Registry:
 def _wikidata_ids(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines()
-             if ln.strip() and not ln.startswith("#")]
-    return {row["wikidata"]: row["label"] for row in csv.DictReader(lines, delimiter="\t")}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EntityError(f"cannot read the verified Wikidata list: {exc}", file=path) from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    reader = csv.DictReader(lines, delimiter="\t")
+    if not {"label", "wikidata"} <= set(reader.fieldnames or ()):
+        raise EntityError("the verified Wikidata list needs a header with 'label' and 'wikidata' "
+                          "columns", file=path)
+    return {row["wikidata"]: row["label"] for row in reader
+            if isinstance(row["wikidata"], str) and isinstance(row["label"], str)}
 
 
 def load_registry(entities_dir: Path | str, wikidata_tsv: Path | str | None = None) -> Registry:
@@ -140,7 +162,9 @@ def load_registry(entities_dir: Path | str, wikidata_tsv: Path | str | None = No
     Raises
     ------
     EntityError
-        A malformed entry, an unknown kind or field, a duplicate key, or an unverified Wikidata id.
+        A malformed entry, a key unfit for an IRI (:data:`KEY_PATTERN`), an unknown kind or
+        field, a duplicate key, a ``part_of`` cycle, an unverified Wikidata id, or an unreadable
+        ``wikidata_tsv``.
     """
     entities_dir = Path(entities_dir)
     verified = _wikidata_ids(Path(wikidata_tsv)) if wikidata_tsv else {}
@@ -151,18 +175,18 @@ def load_registry(entities_dir: Path | str, wikidata_tsv: Path | str | None = No
             raise EntityError("an entity file must be a mapping of key to entity", file=path)
         for key, body in doc.items():
             item = str(key)
-            if not isinstance(key, str) or not key or key != key.strip() or "/" in key \
-                    or any(c.isspace() for c in key):
-                raise EntityError("an entity key must be a non-empty word without spaces or '/'",
-                                  file=path, item=item)
+            if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+                raise EntityError("an entity key must be one word of letters, digits and '-', "
+                                  "'_', '.', '~' (it becomes part of an IRI)", file=path,
+                                  item=item)
             if not isinstance(body, dict):
                 raise EntityError("entity must be a mapping", file=path, item=item)
             extra = set(body) - _FIELDS
             if extra:
-                raise EntityError(f"unknown field(s): {', '.join(sorted(extra))}", file=path,
-                                  item=item)
+                raise EntityError(f"unknown field(s): {', '.join(sorted(map(str, extra)))}",
+                                  file=path, item=item)
             kind = body.get("kind")
-            if kind not in KINDS:
+            if not isinstance(kind, str) or kind not in KINDS:
                 raise EntityError(f"kind must be one of {', '.join(sorted(KINDS))}, not {kind!r}",
                                   file=path, item=item)
             category(kind)
@@ -175,6 +199,9 @@ def load_registry(entities_dir: Path | str, wikidata_tsv: Path | str | None = No
                 raise EntityError("aliases must be a list of names", file=path, item=item)
             qid = body.get("wikidata")
             if qid is not None:
+                if not isinstance(qid, str) or not _QID.fullmatch(qid):
+                    raise EntityError(f"wikidata must be an id like Q42, not {qid!r}", file=path,
+                                      item=item)
                 if wikidata_tsv is None or qid not in verified:
                     raise EntityError(f"Wikidata id {qid} is not in the verified list "
                                       f"({wikidata_tsv}); leave it out rather than guess",

@@ -2,28 +2,32 @@
 
 ``data/`` -> articles -> claims -> quads -> validated -> store -> ``build/`` outputs.
 
-Outputs are written to a staging directory first and moved into place only when everything
-succeeded, so a failed or killed build leaves the previous outputs as they were.
+Outputs are written to a new generation directory and published by renaming one symlink only
+when everything succeeded, so a failed or killed build leaves the previous outputs as they were.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .articles import Article, load_article, article_paths
 from .claims import ClaimSet, link_disputes, load_claim_file
 from .entities import Registry, load_registry
-from .errors import ArticleError, ClaimError
+from .errors import ArticleError, ClaimError, StoreBusy, StoreError
 from .store import Store
 from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
-           "summarize", "add_article", "remove_article", "export", "ONTOLOGY_PATH",
+           "summarize", "add_article", "remove_article", "export", "exclusive", "OUTPUT_NAMES",
+           "ONTOLOGY_PATH",
            "DEFAULT_DATA", "DEFAULT_OUT"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,54 +162,139 @@ def summarize(store: Store) -> BuildReport:
     return report
 
 
-def _swap_dir(staged: Path, final: Path) -> None:
-    old = final.with_name(final.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(staged, final)
-    if old.exists():
-        shutil.rmtree(old)
+#: What a build publishes, each a symlink ``name -> current/name`` in the output directory.
+OUTPUT_NAMES = ("kg.trig", "kg.nq", "summary.json", "store")
+
+
+@contextmanager
+def exclusive(directory: Path | str):
+    """Hold the output directory's lock: one build, add or remove at a time.
+
+    Raises
+    ------
+    StoreBusy
+        Another process holds the lock.
+    """
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot open store: {exc.strerror or exc}", file=directory) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreBusy("store is busy: another kg build, add or remove is running",
+                        file=directory) from None
+    try:
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _symlink(target: str, link: Path) -> None:
+    """Point ``link`` at ``target`` atomically (a new link renamed over the old one)."""
+    tmp = link.with_name(f".{link.name}.tmp{os.getpid()}")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _generation(out_dir: Path) -> str | None:
+    current = out_dir / "current"
+    return os.readlink(current) if current.is_symlink() else None
+
+
+def _adopt_legacy(out_dir: Path) -> None:
+    """Move outputs written as plain files (before generations existed) into a generation."""
+    plain = [n for n in OUTPUT_NAMES if (out_dir / n).exists() and not (out_dir / n).is_symlink()]
+    if not plain or _generation(out_dir):
+        return
+    gen = out_dir / f".gen-legacy-{uuid.uuid4().hex[:8]}"
+    gen.mkdir()
+    for name in plain:  # one-time migration: a kill here leaves the outputs in the generation
+        os.replace(out_dir / name, gen / name)
+    _symlink(gen.name, out_dir / "current")
+
+
+def _clear_leftovers(out_dir: Path, keep: set[str]) -> None:
+    """Remove what killed runs left: unpublished generations and temporary files."""
+    for path in out_dir.iterdir():
+        name = path.name
+        if name in keep:
+            continue
+        if name.startswith((".gen-", ".staging-")) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif ".tmp" in name and name.startswith("."):
+            path.unlink(missing_ok=True)
+
+
+def _publish(out_dir: Path, gen: Path) -> str | None:
+    """Make ``gen`` the current outputs with one atomic rename; returns the previous one."""
+    previous = _generation(out_dir)
+    _symlink(gen.name, out_dir / "current")
+    for name in OUTPUT_NAMES:
+        link = out_dir / name
+        if not (link.is_symlink() and os.readlink(link) == f"current/{name}"):
+            _symlink(f"current/{name}", link)
+    return previous
 
 
 def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT, *,
           validate: bool = True) -> BuildReport:
     """Build the graph of ``data_dir`` into ``out_dir``.
 
-    Writes ``kg.trig``, ``kg.nq``, a persistent store ``store/`` and ``summary.json``. All are
-    made in a staging directory and moved into place only after the whole build succeeded.
+    Writes ``kg.trig``, ``kg.nq``, a persistent store ``store/`` and ``summary.json`` into a new
+    generation directory, and publishes it by renaming one symlink (``current``): the names in
+    ``out_dir`` are symlinks through it, so readers see the old outputs or the new ones, never a
+    mix, whenever the build is stopped. The previous generation is kept (a running ``kg serve``
+    may still read it); older ones and leftovers of killed builds are removed.
 
     Raises
     ------
     KGError
         Any invalid input (naming the file and the item) or a shape violation; the previous
-        outputs are untouched.
+        outputs are untouched. :class:`StoreBusy` when another build, add or remove is running.
     """
     out_dir = Path(out_dir)
     corpus = load_corpus(data_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = out_dir / f".staging-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
-        store = Store(staging / "store")
-        store.add(corpus_quads(corpus, validate=validate))
-        store.flush()
-        store.dump(staging / "kg.trig", "trig")
-        store.dump(staging / "kg.nq", "nq")
-        report = summarize(store)
-        del store  # release the store's lock before it is moved
-        names = ["kg.trig", "kg.nq", "store", "summary.json"]
-        report.outputs = [str(out_dir / n) for n in names]
-        (staging / "summary.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
-        for name in ("kg.trig", "kg.nq", "summary.json"):
-            os.replace(staging / name, out_dir / name)
-        _swap_dir(staging / "store", out_dir / "store")
+    with exclusive(out_dir):
+        _adopt_legacy(out_dir)
+        current = _generation(out_dir)
+        _clear_leftovers(out_dir, {current} if current else set())
+        gen = out_dir / f".gen-{uuid.uuid4().hex[:12]}"
+        gen.mkdir()
+        try:
+            store = Store(gen / "store")
+            store.add(corpus_quads(corpus, validate=validate))
+            store.flush()
+            store.dump(gen / "kg.trig", "trig")
+            store.dump(gen / "kg.nq", "nq")
+            report = summarize(store)
+            del store  # close the store before it is published
+            report.outputs = [str(out_dir / n) for n in OUTPUT_NAMES]
+            summary = gen / "summary.json"
+            summary.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+            _fsync_tree(gen)
+        except BaseException:
+            shutil.rmtree(gen, ignore_errors=True)
+            raise
+        previous = _publish(out_dir, gen)
+        _clear_leftovers(out_dir, {gen.name} | ({previous} if previous else set()))
         return report
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fsync_tree(directory: Path) -> None:
+    """Flush a generation to disk before it is published, so a crash cannot publish holes."""
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def _entities_used(corpus: Corpus, stem: str) -> set[str]:
@@ -261,12 +350,13 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
                 if str(q[0]).rsplit("/", 1)[-1] in used]
     if validate:
         validate_quads(entities + bundle, file=corpus.articles[stem].path, item=stem)
-    store = Store(store_dir)
-    old = store.graphs_of_article(stem)
-    before = {str(g) for g in old if store.has_graph(g)}
-    store.replace_graphs(old, entities + bundle)
-    store.flush()
-    after = set(map(str, store.graphs_of_article(stem)))
+    with exclusive(Path(store_dir).parent):
+        store = Store(store_dir)
+        old = store.graphs_of_article(stem)
+        before = {str(g) for g in old if store.has_graph(g)}
+        store.replace_graphs(old, entities + bundle)
+        store.flush()
+        after = set(map(str, store.graphs_of_article(stem)))
     return {"article": stem, "claims": len(corpus.claim_sets[stem].claims)
             if stem in corpus.claim_sets else 0,
             "graphs_removed": len(before - after), "graphs_added": len(after - before),
@@ -281,9 +371,10 @@ def remove_article(stem: str, store_dir: Path | str = DEFAULT_OUT / "store") -> 
     ArticleError
         The store holds no such article.
     """
-    store = Store(store_dir)
-    removed = store.remove_article(stem)
-    store.flush()
+    with exclusive(Path(store_dir).parent):
+        store = Store(store_dir)
+        removed = store.remove_article(stem)
+        store.flush()
     if removed == 0:
         raise ArticleError("the store holds no such article", file=store_dir, item=stem)
     return removed
@@ -294,11 +385,13 @@ def export(store_dir: Path | str = DEFAULT_OUT / "store", out_dir: Path | str = 
     """Write ``kg.trig``, ``kg.nq`` and ``summary.json`` from a store (after adds and removes)."""
     out_dir = Path(out_dir)
     store = Store(store_dir, read_only=True)
-    store.dump(out_dir / "kg.trig", "trig")
-    store.dump(out_dir / "kg.nq", "nq")
+    # write through the output symlinks into the current generation, beside its store
+    target = {n: Path(os.path.realpath(out_dir / n)) for n in ("kg.trig", "kg.nq", "summary.json")}
+    store.dump(target["kg.trig"], "trig")
+    store.dump(target["kg.nq"], "nq")
     report = summarize(store)
     report.outputs = [str(out_dir / n) for n in ("kg.trig", "kg.nq", "summary.json")]
-    tmp = out_dir / ".summary.json.tmp"
+    tmp = target["summary.json"].with_name(".summary.json.tmp")
     tmp.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
-    os.replace(tmp, out_dir / "summary.json")
+    os.replace(tmp, target["summary.json"])
     return report

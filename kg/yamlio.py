@@ -1,11 +1,18 @@
 """Reading the hand-written YAML files safely, with line numbers for error messages.
 
 YAML anchors and aliases are refused: a claim file has no use for them and they are how a small
-file expands into a huge one ("billion laughs"). Files are read with a size bound.
+file expands into a huge one ("billion laughs"). Merge keys (``<<``) are refused with them, and so
+is a key given twice in one mapping (YAML would silently keep the last value). Only the safe tags
+are constructed (``!!python/...`` is an error, never executed). Strings holding a lone surrogate
+(a ``"\\ud800"`` escape, which is not a character and cannot be written as UTF-8) are refused, and
+a value that cannot be constructed (``2018-02-30``, an integer of thousands of digits) is an error
+at its line. Files are read with a size bound, and only regular files are read.
 """
 
 from __future__ import annotations
 
+import re
+import stat
 from pathlib import Path
 
 import yaml
@@ -17,11 +24,18 @@ __all__ = ["LineDict", "read_yaml", "MAX_BYTES"]
 #: Hand-written data files are small; anything larger is refused rather than parsed.
 MAX_BYTES = 8 * 1024 * 1024
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
 
 class LineDict(dict):
     """A mapping that remembers the line it started on (1-based)."""
 
     line: int | None = None
+
+
+def _refuse(message, node):
+    return yaml.constructor.ConstructorError(None, None, message, node.start_mark)
 
 
 class _Loader(yaml.SafeLoader):
@@ -32,7 +46,34 @@ class _Loader(yaml.SafeLoader):
                 None, None, "YAML aliases (*name) are not allowed in data files", event.start_mark)
         return super().compose_node(parent, index)
 
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # 2018-02-30, a 5000-digit integer, ...
+            raise _refuse(f"cannot read this value: {exc}", node) from None
+
+    def construct_yaml_str(self, node):
+        value = super().construct_yaml_str(node)
+        if _SURROGATE.search(value):
+            raise _refuse("text holds a lone surrogate (\\ud800-\\udfff), which is not a "
+                          "character", node)
+        return value
+
     def construct_mapping(self, node, deep=False):
+        seen = set()
+        if isinstance(node, yaml.MappingNode):
+            for key_node, _value in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    raise _refuse("YAML merge keys (<<) are not allowed in data files", key_node)
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                except TypeError:
+                    raise _refuse("a mapping key must be a plain value, not a list or mapping",
+                                  key_node) from None
+                if duplicate:
+                    raise _refuse(f"key {key!r} given twice in one mapping", key_node)
+                seen.add(key)
         mapping = LineDict(super().construct_mapping(node, deep=True))
         mapping.line = node.start_mark.line + 1
         return mapping
@@ -40,16 +81,38 @@ class _Loader(yaml.SafeLoader):
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                         _Loader.construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_yaml_str)
 
 
 def read_yaml(path: Path | str, error=InputError):
-    """Parse one YAML file; any problem raises ``error`` naming the file and line."""
+    """Parse one YAML file; any problem raises ``error`` naming the file and line.
+
+    Parameters
+    ----------
+    path : path
+        The file; it must be a regular file of at most :data:`MAX_BYTES` bytes of UTF-8.
+    error : type
+        The :class:`~kg.errors.InputError` subclass to raise.
+
+    Raises
+    ------
+    InputError
+        (``error``) The file cannot be read, is too large, is not UTF-8, is not well-formed YAML,
+        or uses what data files may not: aliases, merge keys, repeated keys, unsafe tags, lone
+        surrogates, values that cannot be constructed, nesting too deep for the parser.
+    """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise error(f"file is {size} bytes, over the {MAX_BYTES}-byte limit", file=path)
-        raw = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise error("not a regular file", file=path)
+        if info.st_size > MAX_BYTES:
+            raise error(f"file is {info.st_size} bytes, over the {MAX_BYTES}-byte limit",
+                        file=path)
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:  # grew after stat()
+            raise error(f"file is over the {MAX_BYTES}-byte limit", file=path)
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror or exc}", file=path) from None
     try:
