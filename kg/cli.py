@@ -334,6 +334,28 @@ def html(out_path, view, ego, radius, query_name, pairs, title, start, end, outl
                f"edges, {len(page.encode('utf-8')) // 1024} kB, self-contained")
 
 
+@cli.command(name="import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--graph", "graph_iri", required=True,
+              help="The named graph (an http(s) IRI outside the project's own id/ space) the "
+                   "triples go into.")
+@click.option("--format", "fmt", type=click.Choice(["nt", "nq", "turtle", "trig"]),
+              help="The format, when the file name does not tell it.")
+@_STORE_RW
+@_clean_errors
+def import_(path, graph_iri, fmt, store_path):
+    """Add your own RDF (N-Triples, N-Quads, Turtle or TriG) into one named graph of the store,
+    e.g. reference data to query beside the claims. RDF/XML and JSON-LD are refused (they can
+    fetch URLs and expand entities); the file is parsed in a sandboxed process."""
+    from .pipeline import exclusive
+    from .rdfimport import import_rdf
+    from .store import Store
+
+    with exclusive(Path(store_path).parent):
+        count = import_rdf(path, Store(store_path), graph_iri, fmt=fmt)
+    click.echo(f"imported {count} triples from {path} into <{graph_iri}>")
+
+
 @cli.command()
 @_STORE
 @click.option("--host", default="127.0.0.1", show_default=True,

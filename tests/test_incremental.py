@@ -105,3 +105,25 @@ def test_remove_unknown_article_is_an_error(tmp_path):
     out = subprocess.run([sys.executable, "-m", "kg.cli", "remove", "999_nope", "--store",
                           str(tmp_path / "store")], capture_output=True, text=True)
     assert out.returncode == 1 and "999_nope: the store holds no such article" in out.stderr
+
+
+def test_kg_import_adds_reference_rdf_and_refuses_unsafe_formats(tmp_path):
+    build(DATA, tmp_path / "out", validate=False)
+    store = str(tmp_path / "out" / "store")
+    good = tmp_path / "ref.ttl"
+    good.write_text('<http://example.org/a> <http://www.w3.org/2000/01/rdf-schema#label> "A" .\n')
+    bad = tmp_path / "ref.rdf"
+    bad.write_text('<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+                   'syntax-ns#"/>')
+
+    def kg(*args):
+        return subprocess.run([sys.executable, "-m", "kg.cli", *args, "--store", store],
+                              capture_output=True, text=True)
+
+    out = kg("import", str(good), "--graph", "http://example.org/ref")
+    assert out.returncode == 0 and "imported 1 triples" in out.stdout
+    out = kg("import", str(bad), "--graph", "http://example.org/ref")
+    assert out.returncode == 1 and "RDF/XML is refused" in out.stderr
+    out = kg("import", str(good), "--graph", "https://w3id.org/newskg/id/graph/entities")
+    assert out.returncode == 1 and "project's own IRI space" in out.stderr
+    assert "Traceback" not in out.stderr
