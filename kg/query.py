@@ -148,14 +148,16 @@ def named_query(name: str) -> NamedQuery:
 # --- names -> IRIs ------------------------------------------------------------------------------
 
 _LABELS = PREFIXES + """
-SELECT ?e ?name ?type WHERE {
-  GRAPH ?g { ?e rdfs:label|skos:altLabel ?name }
-  OPTIONAL { GRAPH ?h { ?e a ?type } }
-}"""
+SELECT ?e ?name WHERE { GRAPH ?g { ?e rdfs:label|skos:altLabel ?name } }"""
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 class _NameIndex:
-    """Labels and aliases in a store, normalised for lookup; built once per store."""
+    """Labels and aliases in a store, normalised for lookup; built once per store.
+
+    Types are read per labelled node with index lookups: joining them in the same SPARQL query
+    (an OPTIONAL over every graph) took 12 s on 1,000 articles instead of 0.1 s.
+    """
 
     def __init__(self, store: Store):
         from .entities import name_key
@@ -164,12 +166,19 @@ class _NameIndex:
         self.names: dict[str, set[str]] = {}
         self.types: dict[str, set[str]] = {}
         self.labels: dict[str, str] = {}
+        nodes = {}
         for row in store.raw.query(_LABELS):
-            e = row["e"].value
+            node = row["e"]
+            e = node.value
+            nodes[e] = node
             self.names.setdefault(name_key(row["name"].value), set()).add(e)
             self.labels.setdefault(e, row["name"].value)
-            if row["type"] is not None:
-                self.types.setdefault(e, set()).add(row["type"].value)
+        for e, node in nodes.items():
+            if isinstance(node, ox.NamedNode):
+                found = {q.object.value for q in
+                         store.raw.quads_for_pattern(node, _RDF_TYPE, None, None)}
+                if found:
+                    self.types[e] = found
         # the IRI's last segment (the registry key) is a name too
         for e in list(self.types):
             self.names.setdefault(self.key(e.rsplit("/", 1)[-1]), set()).add(e)
