@@ -589,7 +589,7 @@ def _load(world, text):
      r":5: malformed YAML: cannot read this value: day is out of range"),
     ("claims:\n- id: x\n  quote: North Korea\n  attendance: {meeting: dmz-remains-talks, "
      "actor: North Korea, status: absent, role: \"neg\\ud800\"}\n",
-     r":5: malformed YAML: text holds a lone surrogate"),
+     r":5: malformed YAML: (text holds a lone surrogate|found invalid Unicode character escape)"),
     ("sources:\n  a b: {label: someone}\nclaims: []\n", r": sources\.a b: a source key must be"),
     ("sources:\n  5: {label: someone}\nclaims: []\n", r": sources\.5: a source key must be"),
     ("sources:\n  s: {label: '  '}\nclaims: []\n", r": sources\.s: a source needs a label"),
