@@ -131,19 +131,22 @@ def query(name, pairs, list_, endpoint, store_path, fmt, evidence, limit):
 
 @cli.command()
 @click.argument("query_text", metavar="QUERY")
+@click.option("--timeout", type=click.FloatRange(0.1), default=60.0, show_default=True,
+              help="Seconds the query may run; it runs in a worker process that is stopped then.")
 @_STORE
 @_FORMAT
 @_EVIDENCE
 @_LIMIT
 @_clean_errors
-def sparql(query_text, store_path, fmt, evidence, limit):
+def sparql(query_text, timeout, store_path, fmt, evidence, limit):
     """Run any read-only SPARQL QUERY, given as text or as a path to a .rq file.
 
     The project's prefixes (kg:, sem:, schema:, prov:, oa:, ...) are predeclared. SERVICE,
-    LOAD, updates and FROM outside the store are refused.
+    LOAD, updates and FROM outside the store are refused; the query runs in a worker process
+    that is stopped at --timeout, so a runaway query cannot hang the terminal.
     """
     from .errors import QueryError
-    from .query import run_sparql
+    from .worker import QueryRunner
 
     text = query_text
     if query_text.endswith(".rq") or (len(query_text) < 4096 and Path(query_text).is_file()):
@@ -152,7 +155,9 @@ def sparql(query_text, store_path, fmt, evidence, limit):
         except (OSError, UnicodeDecodeError) as exc:
             raise QueryError(f"cannot read query file: {exc}", file=query_text) from None
     store = _open(store_path)
-    _emit(store, run_sparql(store, text, limit=limit), fmt, evidence)
+    with QueryRunner(store_path, timeout=timeout, max_rows=limit, workers=1) as runner:
+        result = runner.select(text)
+    _emit(store, result, fmt, evidence)
 
 
 def _window(func):
