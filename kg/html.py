@@ -37,7 +37,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import random
 import re
 from functools import lru_cache
@@ -656,15 +655,6 @@ def write_html(path, html: str) -> Path:
     Nothing else is written: the page needs no ``lib/`` folder. A reader sees the old file or
     the new one, never a part.
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
-            out.write(html)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    from .fsio import write_atomic
+
+    return write_atomic(path, lambda out: out.write(html.encode("utf-8")))

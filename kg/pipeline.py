@@ -21,6 +21,7 @@ from .articles import Article, load_article, article_paths
 from .claims import ClaimSet, link_disputes, load_claim_file
 from .entities import Registry, load_registry
 from .errors import ArticleError, ClaimError, StoreBusy, StoreError
+from .fsio import write_atomic
 from .store import Store
 from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
@@ -391,7 +392,6 @@ def export(store_dir: Path | str = DEFAULT_OUT / "store", out_dir: Path | str = 
     store.dump(target["kg.nq"], "nq")
     report = summarize(store)
     report.outputs = [str(out_dir / n) for n in ("kg.trig", "kg.nq", "summary.json")]
-    tmp = target["summary.json"].with_name(".summary.json.tmp")
-    tmp.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
-    os.replace(tmp, target["summary.json"])
+    summary = (json.dumps(report.as_dict(), indent=2) + "\n").encode()
+    write_atomic(target["summary.json"], lambda out: out.write(summary))
     return report

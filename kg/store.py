@@ -12,7 +12,6 @@ atomically: a reader sees the article's old claims or its new ones, never half o
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -21,6 +20,7 @@ from rdflib.namespace import XSD
 
 from . import iris
 from .errors import StoreBusy, StoreError
+from .fsio import write_atomic
 from .vocab import NAMESPACES, PROV
 
 __all__ = ["Store", "to_ox", "from_ox", "FORMATS"]
@@ -166,18 +166,8 @@ class Store:
 
     def dump(self, path: Path | str, fmt: str) -> None:
         """Write the whole store to ``path`` atomically (temporary file, then rename)."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        try:
-            with open(tmp, "wb") as out:
-                kwargs = {"prefixes": NAMESPACES} if fmt in ("trig", "ttl") else {}
-                self._store.dump(out, format=FORMATS[fmt], **kwargs)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        kwargs = {"prefixes": NAMESPACES} if fmt in ("trig", "ttl") else {}
+        write_atomic(path, lambda out: self._store.dump(out, format=FORMATS[fmt], **kwargs))
 
     def flush(self) -> None:
         if self.path is not None:

@@ -91,14 +91,20 @@ for _cls in (_Loader,):
 
 # libyaml parses and composes in C, 12x faster than the pure-Python parser (measured on claim
 # files); it resolves aliases itself, so they are found afterwards as a node reached twice.
-_CLoader = None
-if getattr(yaml, "__with_libyaml__", False):
-    class _CLoader(_Checks, yaml.CSafeLoader):  # type: ignore[no-redef]
+def _libyaml_loader():
+    if not getattr(yaml, "__with_libyaml__", False):
+        return None
+
+    class CLoader(_Checks, yaml.CSafeLoader):
         pass
 
-    _CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                             _Checks.construct_mapping)
-    _CLoader.add_constructor("tag:yaml.org,2002:str", _Checks.construct_yaml_str)
+    CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                            _Checks.construct_mapping)
+    CLoader.add_constructor("tag:yaml.org,2002:str", _Checks.construct_yaml_str)
+    return CLoader
+
+
+_CLoader = _libyaml_loader()
 
 
 def _refuse_aliases(root) -> None:

@@ -303,7 +303,9 @@ def test_write_html_is_atomic_and_writes_one_file(tmp_path, seed_html, monkeypat
     def broken(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(kg_html.os, "replace", broken)
+    import kg.fsio
+
+    monkeypatch.setattr(kg.fsio.os, "replace", broken)
     with pytest.raises(OSError, match="disk full"):
         write_html(target, "third")
     assert target.read_text(encoding="utf-8") == "second"

@@ -28,12 +28,8 @@ RUNAWAY = ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g1 { ?a ?b ?c } GRAPH ?g2 { ?
 
 
 @pytest.fixture(scope="module")
-def store_path(tmp_path_factory):
-    from kg.pipeline import build
-
-    out = tmp_path_factory.mktemp("guards")
-    build(DATA, out, validate=False)
-    return out / "store"
+def store_path(build_dir):
+    return build_dir / "store"
 
 
 @pytest.fixture(scope="module")
