@@ -107,15 +107,24 @@ def article_bundle(corpus: Corpus, stem: str) -> list:
 
 
 def corpus_quads(corpus: Corpus, *, validate: bool = True, ontology: bool = True):
-    """Every quad of the corpus, article by article, each article validated as it is made."""
+    """Every quad of the corpus, article by article, each article validated as it is made.
+
+    An article is validated with the registry entries it uses, not the whole registry, so the
+    cost of validation follows the article's size.
+    """
     entities = list(entity_quads(corpus.registry))
     yield from entities
     if ontology:
         yield from ontology_quads(ONTOLOGY_PATH)
+    by_key: dict[str, list] = {}
+    if validate:
+        for quad in entities:
+            by_key.setdefault(str(quad[0]).rsplit("/", 1)[-1], []).append(quad)
     for stem in corpus.articles:
         bundle = article_bundle(corpus, stem)
         if validate:
-            validate_quads(entities + bundle, file=corpus.articles[stem].path, item=stem)
+            used = [q for key in _entities_used(corpus, stem) for q in by_key.get(key, ())]
+            validate_quads(used + bundle, file=corpus.articles[stem].path, item=stem)
         yield from bundle
 
 
@@ -348,7 +357,7 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
     bundle = article_bundle(corpus, stem)
     used = _entities_used(corpus, stem)
     entities = [q for q in entity_quads(corpus.registry)
-                if str(q[0]).rsplit("/", 1)[-1] in used]
+                if str(q[0]).rsplit("/", 1)[-1] in used]  # what the article refers to
     if validate:
         validate_quads(entities + bundle, file=corpus.articles[stem].path, item=stem)
     with exclusive(Path(store_dir).parent):
