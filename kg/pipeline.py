@@ -51,7 +51,7 @@ class Corpus:
         return None if cset is None else os.path.relpath(cset.file, self.data_dir)
 
 
-def _read_article(data_dir: Path, registry: Registry, text_path: Path) -> Article:
+def _read_article(registry: Registry, text_path: Path) -> Article:
     article = load_article(text_path)
     registry.resolve(article.outlet, {"outlet"}, file=article.meta_path, item="outlet")
     return article
@@ -79,7 +79,7 @@ def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = No
     for stem in wanted:
         if stem not in texts:
             raise ArticleError("no such article", file=data_dir / "articles" / f"{stem}.txt")
-    articles = {s: _read_article(data_dir, registry, texts[s]) for s in wanted}
+    articles = {s: _read_article(registry, texts[s]) for s in wanted}
     claim_sets = {}
     for stem, article in articles.items():
         cset = _read_claims(data_dir, registry, article)
@@ -89,7 +89,7 @@ def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = No
     def other(stem):
         if stem not in texts:
             return None
-        return _read_claims(data_dir, registry, _read_article(data_dir, registry, texts[stem]))
+        return _read_claims(data_dir, registry, _read_article(registry, texts[stem]))
 
     link_disputes(claim_sets, other)
     return Corpus(data_dir, registry, articles, claim_sets)
