@@ -351,8 +351,15 @@ def actor_network(store: Store, *, start=None, end=None, outlets=None) -> nx.Mul
 
     Examples
     --------
-    >>> g = actor_network(store)                                    # doctest: +SKIP
-    >>> g["https://w3id.org/newskg/id/actor/kim-jong-un"]           # doctest: +SKIP
+    >>> import tempfile
+    >>> from kg.pipeline import DEFAULT_DATA, build
+    >>> out = tempfile.mkdtemp()
+    >>> _ = build(DEFAULT_DATA, out, validate=False)
+    >>> g = actor_network(Store(f"{out}/store", read_only=True))
+    >>> kim = "https://w3id.org/newskg/id/actor/kim-jong-un"
+    >>> trump = "https://w3id.org/newskg/id/actor/donald-trump"
+    >>> sorted({d["relation"] for _u, _v, d in g.out_edges(kim, data=True) if _v == trump})
+    ['pledged_to']
     """
     return _view(store, "actor_network", _build_actor_network, start, end, outlets)
 

@@ -465,9 +465,14 @@ class QueryRunner:
 
     Examples
     --------
-    >>> with QueryRunner("build/store", timeout=5) as runner:          # doctest: +SKIP
-    ...     runner.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }").rows
-    [{'n': rdflib.term.Literal('4618', datatype=...)}]
+    >>> import tempfile
+    >>> from kg.pipeline import DEFAULT_DATA, build
+    >>> out = tempfile.mkdtemp()
+    >>> _ = build(DEFAULT_DATA, out, validate=False)
+    >>> with QueryRunner(f"{out}/store", timeout=5, workers=1) as runner:
+    ...     int(runner.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?c a kg:Claim } }")
+    ...         .rows[0]["n"])
+    141
     """
 
     def __init__(self, store_path, *, timeout: float = 10.0, max_rows: int = 10_000,
