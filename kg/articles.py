@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ArticleError
+from .fsio import read_bounded
 from .yamlio import read_yaml
 
 __all__ = ["Article", "MetadataNote", "load_article", "load_articles", "article_paths",
@@ -88,19 +88,7 @@ def load_article(text_path: Path | str) -> Article:
         raise ArticleError("an article's file name must start with a letter or digit and hold "
                            "only letters, digits and '-', '_', '.', '~' (it becomes part of IRIs)",
                            file=text_path)
-    try:
-        info = text_path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise ArticleError("article is not a regular file", file=text_path)
-        if info.st_size > MAX_TEXT_BYTES:
-            raise ArticleError(f"article is {info.st_size} bytes, over the {MAX_TEXT_BYTES}-byte "
-                               f"limit", file=text_path)
-        with open(text_path, "rb") as handle:
-            raw = handle.read(MAX_TEXT_BYTES + 1)
-        if len(raw) > MAX_TEXT_BYTES:
-            raise ArticleError(f"article is over the {MAX_TEXT_BYTES}-byte limit", file=text_path)
-    except OSError as exc:
-        raise ArticleError(f"cannot read article: {exc.strerror or exc}", file=text_path) from None
+    raw = read_bounded(text_path, MAX_TEXT_BYTES, ArticleError, what="article")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

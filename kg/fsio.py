@@ -3,10 +3,48 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-__all__ = ["write_atomic"]
+__all__ = ["write_atomic", "read_bounded"]
+
+
+def read_bounded(path: Path | str, max_bytes: int, error, *, what: str = "file",
+                 limit: str = "limit", head: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (or only its first ``head`` bytes).
+
+    A FIFO or device would block or never end, and a file may grow between ``stat`` and
+    ``read``: both are refused. Every problem raises ``error`` naming the file; ``what`` and
+    ``limit`` word the message ("article is N bytes, over the M-byte limit").
+
+    >>> import tempfile
+    >>> from kg.errors import InputError
+    >>> path = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = path.write_bytes(b"12345")
+    >>> read_bounded(path, 10, InputError)
+    b'12345'
+    >>> read_bounded(path, 3, InputError)
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: /...a.txt: file is 5 bytes, over the 3-byte limit
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{what} is not a regular file" if what != "file"
+                        else "not a regular file", file=path)
+        if info.st_size > max_bytes:
+            raise error(f"{what} is {info.st_size} bytes, over the {max_bytes}-byte {limit}",
+                        file=path)
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1 if head is None else head)
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror or exc}", file=path) from None
+    if head is None and len(raw) > max_bytes:  # it grew after stat()
+        raise error(f"{what} is over the {max_bytes}-byte {limit}", file=path)
+    return raw
 
 
 def write_atomic(path: Path | str, write: Callable[[BinaryIO], None]) -> Path:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .errors import InputError, StoreError
+from .fsio import read_bounded
 from .vocab import ID
 
 __all__ = ["import_rdf", "ACCEPTED", "REFUSED", "MAX_IMPORT_BYTES"]
@@ -165,17 +165,7 @@ def import_rdf(path: Path | str, store, graph_iri: str, *, fmt: str | None = Non
     except ValueError as exc:
         raise InputError(f"the target graph is not a valid IRI: {exc}", file=path,
                          item=graph_iri) from None
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError("not a regular file", file=path)
-        if info.st_size > max_bytes:
-            raise InputError(f"file is {info.st_size} bytes, over the {max_bytes}-byte import "
-                             f"limit", file=path)
-        with open(path, "rb") as handle:
-            head = handle.read(512)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=path) from None
+    head = read_bounded(path, max_bytes, InputError, limit="import limit", head=512)
     _sniff(path, head)
     with tempfile.TemporaryDirectory(prefix="kg-import-") as scratch:
         out = Path(scratch) / "import.nq"

@@ -12,12 +12,12 @@ at its line. Files are read with a size bound, and only regular files are read.
 from __future__ import annotations
 
 import re
-import stat
 from pathlib import Path
 
 import yaml
 
 from .errors import InputError
+from .fsio import read_bounded
 
 __all__ = ["LineDict", "read_yaml", "MAX_BYTES"]
 
@@ -157,19 +157,7 @@ def read_yaml(path: Path | str, error=InputError):
         surrogates, values that cannot be constructed, nesting too deep for the parser.
     """
     path = Path(path)
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise error("not a regular file", file=path)
-        if info.st_size > MAX_BYTES:
-            raise error(f"file is {info.st_size} bytes, over the {MAX_BYTES}-byte limit",
-                        file=path)
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:  # grew after stat()
-            raise error(f"file is over the {MAX_BYTES}-byte limit", file=path)
-    except OSError as exc:
-        raise error(f"cannot read: {exc.strerror or exc}", file=path) from None
+    raw = read_bounded(path, MAX_BYTES, error)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
