@@ -52,3 +52,24 @@ def test_every_claim_kind_and_field_is_documented():
         assert row, f"docs/claims.md has no row for {kind}"
         for name in fields:
             assert re.search(rf"\b{name}\b", row), f"{kind}.{name} is not documented"
+
+
+def test_readme_example_outputs_are_real(build_dir):
+    """Every `$ kg query|path ...` example in the README prints exactly what it shows."""
+    import shlex
+    import subprocess
+    import sys
+
+    blocks = re.findall(r"```\n(\$ kg .*?)```", README, re.S)
+    checked = 0
+    for block in blocks:
+        for part in re.split(r"^\$ ", block, flags=re.M):
+            command, _, expected = part.partition("\n")
+            args = shlex.split(command)[1:]
+            if not args or args[0] not in ("query", "path", "sparql"):
+                continue
+            out = subprocess.run([sys.executable, "-m", "kg.cli", *args, "--store",
+                                  str(build_dir / "store")], capture_output=True, text=True)
+            assert out.stdout.rstrip("\n") == expected.rstrip("\n"), command
+            checked += 1
+    assert checked >= 4
