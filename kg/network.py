@@ -113,18 +113,18 @@ class _Facts:
                 "dates": {n: dict(c) for n, c in self.dates.items()}, "modes": dict(self.modes)}
 
 
-# Keyed weakly on the Store object, so a closed store's views go with it; the size is checked on
-# every call, so a store that was written to since is read again.
+# Keyed weakly on the Store object, so a closed store's views go with it; its version is checked
+# on every call, so a store that was written to since is read again.
 _CACHE: "weakref.WeakKeyDictionary[Store, tuple[int, dict]]" = weakref.WeakKeyDictionary()
 
 
 def _cached(store: Store, name: str, make):
     if not isinstance(store, Store):
         raise QueryError(f"expected a kg.store.Store, not {type(store).__name__}")
-    size = len(store)
+    version = store.version
     entry = _CACHE.get(store)
-    if entry is None or entry[0] != size:
-        entry = (size, {})
+    if entry is None or entry[0] != version:
+        entry = (version, {})
         _CACHE[store] = entry
     views = entry[1]
     if name not in views:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -184,15 +185,15 @@ class _NameIndex:
             self.names.setdefault(self.key(e.rsplit("/", 1)[-1]), set()).add(e)
 
 
-_INDEXES: dict[int, tuple[int, _NameIndex]] = {}
+# Keyed weakly on the store (an id can be reused by a later store); rebuilt when its version moves.
+_INDEXES: "weakref.WeakKeyDictionary[Store, tuple[int, _NameIndex]]" = weakref.WeakKeyDictionary()
 
 
 def _index(store: Store) -> _NameIndex:
-    size = len(store)
-    cached = _INDEXES.get(id(store))
-    if cached is None or cached[0] != size:
-        cached = (size, _NameIndex(store))
-        _INDEXES[id(store)] = cached
+    cached = _INDEXES.get(store)
+    if cached is None or cached[0] != store.version:
+        cached = (store.version, _NameIndex(store))
+        _INDEXES[store] = cached
     return cached[1]
 
 

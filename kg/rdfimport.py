@@ -195,6 +195,7 @@ def import_rdf(path: Path | str, store, graph_iri: str, *, fmt: str | None = Non
                              f"memory, time or output space, or crashed", file=path)
         try:
             store.raw.load(path=str(out), format=ox.RdfFormat.N_QUADS)
+            store.version += 1  # what the store holds changed: its caches must be rebuilt
         except (OSError, ValueError, SyntaxError) as exc:
             raise StoreError(f"cannot add the imported triples: {exc}",
                              file=getattr(store, "path", None)) from None

@@ -89,6 +89,10 @@ class Store:
 
     def __init__(self, path: Path | str | None = None, *, read_only: bool = False):
         self.path = None if path is None else Path(path)
+        #: Bumped by every change made through this object, so per-process caches of what the
+        #: store holds can check they are current in O(1) (``len`` is a full scan). A read-only
+        #: store sees the state it was opened on.
+        self.version = 0
         try:
             if self.path is None:
                 self._store = ox.Store()
@@ -117,11 +121,13 @@ class Store:
         """Add quads (rdflib-term tuples); returns how many were given."""
         batch = [_quad(q) for q in quads]
         self._store.extend(batch)
+        self.version += 1
         return len(batch)
 
     def load_file(self, path: Path | str, fmt: str = "nq") -> None:
         """Bulk-load an N-Quads or TriG file written by :meth:`dump`."""
         self._store.bulk_load(path=str(path), format=FORMATS[fmt])
+        self.version += 1
 
     def graphs_of_article(self, stem: str) -> list[URIRef]:
         """The claim graphs derived from one article (and the article's own graph)."""
@@ -145,6 +151,7 @@ class Store:
             parts.append(f"INSERT DATA {{ {body} }}")
         if parts:
             self._store.update(" ;\n".join(parts))
+            self.version += 1
 
     def replace_article(self, stem: str, quads) -> None:
         """Replace everything one article contributed (its graph and its claims) by ``quads``."""

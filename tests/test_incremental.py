@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from kg.errors import QuoteNotFound, StoreBusy
-from kg.pipeline import add_article, build, remove_article
+from kg.pipeline import add_article, build, load_corpus, remove_article
 from kg.store import Store
 
 from .conftest import DATA
@@ -127,3 +127,23 @@ def test_kg_import_adds_reference_rdf_and_refuses_unsafe_formats(tmp_path):
     out = kg("import", str(good), "--graph", "https://w3id.org/newskg/id/graph/entities")
     assert out.returncode == 1 and "project's own IRI space" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_per_process_caches_follow_changes_made_through_the_store(tmp_path):
+    """Views and the name index are cached per store and version, never by a full scan."""
+    from kg.network import actor_network
+    from kg.pipeline import article_bundle, corpus_quads
+    from kg.query import resolve_name
+
+    corpus = load_corpus(DATA)
+    store = Store()
+    store.add(corpus_quads(load_corpus(DATA, only=["000_8613253b72fdd089"]), validate=False))
+    before = actor_network(store)
+    assert actor_network(store) is not None and "Mike Pence" not in {
+        d["label"] for _n, d in before.nodes(data=True)}
+    version = store.version
+    store.replace_article("004_eeebe7db95067d8f", article_bundle(corpus, "004_eeebe7db95067d8f"))
+    assert store.version > version
+    after = actor_network(store)
+    assert "Mike Pence" in {d["label"] for _n, d in after.nodes(data=True)}
+    assert resolve_name(store, "Pence", "actor").value.endswith("mike-pence")
