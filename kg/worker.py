@@ -394,10 +394,15 @@ class _Worker:
         self.isolated = False
         self.ready = False
 
-    def wait_ready(self, timeout: float) -> None:
-        if not self.conn.poll(timeout):
-            self.kill()
-            raise StoreError(f"a query worker did not start within {timeout:g} s")
+    def wait_ready(self, timeout: float, cancelled=lambda: False) -> None:
+        deadline = time.monotonic() + timeout
+        # Poll in short steps so a pool being closed need not wait for a slow start.
+        while not self.conn.poll(min(0.1, max(0.0, deadline - time.monotonic()))):
+            if cancelled() or time.monotonic() >= deadline:
+                self.kill()
+                if cancelled():
+                    raise StoreError("the query runner was closed while a worker started")
+                raise StoreError(f"a query worker did not start within {timeout:g} s")
         try:
             message = self.conn.recv()
         except (EOFError, OSError):
@@ -505,6 +510,7 @@ class QueryRunner:
         self._check_lock = threading.Lock()
         self._workers: set[_Worker] = set()
         self._starting = 0
+        self._starters: list[threading.Thread] = []
         self._closed = False
         self._last_start_error: Exception | None = None
         started = [self._start_worker() for _ in range(self.size)]
@@ -527,10 +533,6 @@ class QueryRunner:
 
     def _replace(self) -> None:
         """Start a worker in the background and add it to the pool once it is ready."""
-        with self._lock:
-            if self._closed:
-                return
-            self._starting += 1
 
         def run():
             try:
@@ -539,9 +541,11 @@ class QueryRunner:
                         return
                     w = self._start_worker()
                     try:
-                        w.wait_ready(self.start_timeout)
+                        w.wait_ready(self.start_timeout, cancelled=lambda: self._closed)
                     except Exception as exc:  # noqa: BLE001 - kept to report on the next query
                         self._forget(w)
+                        if self._closed:
+                            return
                         self._last_start_error = exc
                         time.sleep(0.5 * (attempt + 1))
                         continue
@@ -554,7 +558,13 @@ class QueryRunner:
                 with self._lock:
                     self._starting -= 1
 
-        threading.Thread(target=run, name="kg-worker-start", daemon=True).start()
+        starter = threading.Thread(target=run, name="kg-worker-start", daemon=True)
+        with self._lock:  # one block, so close() either sees this starter or stops it here
+            if self._closed:
+                return
+            self._starting += 1
+            self._starters = [t for t in self._starters if t.is_alive()] + [starter]
+            starter.start()
 
     def _forget(self, w: _Worker) -> None:
         w.kill()
@@ -706,6 +716,13 @@ class QueryRunner:
         """Stop every worker (idle ones are asked, busy ones killed)."""
         with self._lock:
             self._closed = True
+            starters = list(self._starters)
+        # A worker being started must finish receiving its start-up data before it is stopped:
+        # a process that exits half-way through spawning one leaves the child printing an
+        # EOFError traceback on the terminal.
+        for starter in starters:
+            starter.join(10.0)
+        with self._lock:
             workers = list(self._workers)
             self._workers.clear()
         idle = []
