@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
 from kg.entities import name_key  # noqa: E402  (the loader's own name comparison)
 
 #: Bump when the generated data changes, so cached corpora are regenerated.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 DATE_LO = dt.date(2015, 1, 1)
 DATE_HI = dt.date(2024, 6, 30)
@@ -936,7 +936,7 @@ class Writer:
             meta.append("furniture: []")
         meta_text = "\n".join(meta) + "\n"
         out = [f"# Synthetic claims (benchmark corpus, generator v{GENERATOR_VERSION}).",
-               f"article: {art.stem}"]
+               f"article: {q(art.stem)}"]
         if art.sources:
             out.append("sources:")
             for key, src in art.sources.items():

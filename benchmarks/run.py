@@ -84,10 +84,21 @@ for p in (str(ROOT), str(HERE)):
 TARGETS = {"query_p95_ms": 10.0, "build_vs_rdflib": 5.0, "build_quads_per_s": 100_000,
            "mb_per_mquads": 500.0, "add_ms": 100.0}
 TARGET_SIZE = 100_000
+ALL_PHASES = ("build", "validated", "name_index", "queries", "baseline", "network", "add")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 # --- measuring ----------------------------------------------------------------------------------
+
+def _mem_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
 
 def rss() -> int:
     with open("/proc/self/statm") as fh:
@@ -152,17 +163,26 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
-def measure(fn, repeats, warmup=1, budget=None, min_runs=3):
-    """p50/p95 (ms) of ``repeats`` calls after ``warmup``; fewer calls if over ``budget`` s."""
+def measure(fn, repeats, warmup=1, budget=None, min_runs=3, tick=None):
+    """p50/p95 (ms) of ``repeats`` calls after ``warmup``; fewer calls if over ``budget`` s.
+
+    ``tick()`` is called before every call (the query watchdog times single runs with it).
+    """
     first, out = None, None
-    for _ in range(max(warmup, 0)):
+    for k in range(max(warmup, 0)):
+        if tick:
+            tick()
         t, out = timed(fn)
         first = t if first is None else first
+        if budget and first * (repeats + warmup) > budget:
+            break  # slow: one warm-up is enough
     n = repeats
     if budget and first and first * repeats > budget:
         n = max(min_runs if first < 10 else 1, int(budget / first))
     times = []
     for _ in range(n):
+        if tick:
+            tick()
         t, out = timed(fn)
         times.append(t)
     return {"n": n, "p50_ms": round(statistics.median(times) * 1e3, 3),
@@ -298,7 +318,12 @@ def fast_name_index(store):
         idx.types.setdefault(row["e"].value, set()).add(row["type"].value)
     for e in list(idx.types):
         idx.names.setdefault(name_key(e.rsplit("/", 1)[-1]), set()).add(e)
-    Q._INDEXES[id(store)] = (len(store), idx)
+    # kg caches the index per store, stamped with store.version (older code: len(store))
+    import weakref
+    stamp = store.version if hasattr(store, "version") else len(store)
+    key = store if isinstance(Q._INDEXES, weakref.WeakKeyDictionary) else id(store)
+    Q._INDEXES[key] = (stamp, idx)
+    assert Q._index(store) is idx, "kg.query's index cache changed: update fast_name_index"
     return idx
 
 
@@ -449,23 +474,24 @@ def phase_baseline(a):
 
     mem = Memory()
     store = Store(a["store"], read_only=True)
+    # The quads are streamed from the built store each time (as rdflib terms, kg's from_ox):
+    # holding them all in a list would double the memory at 100k. Reading costs t_read, which
+    # is subtracted from each load below.
     with mem.phase("read quads from store"):
-        t_read, quads = timed(lambda: list(store.quads()))
-    n = len(quads)
-    gc.collect()
+        t_read, n = timed(lambda: sum(1 for _ in store.quads()))
     res = {"quads": n, "read_quads_s": round(t_read, 2)}
     # ours, in memory: the same Store.add the build uses, and its two halves
     with mem.phase("oxigraph in-memory Store.add"):
         mem_store = Store()
-        t_ox, _ = timed(lambda: mem_store.add(quads))
-    res["oxigraph_add_s"] = round(t_ox, 2)
+        t_ox, _ = timed(lambda: mem_store.add(store.quads()))
+    res["oxigraph_add_s"] = round(t_ox - t_read, 2)
     res["oxigraph_rss_mb"] = mem.phases["oxigraph in-memory Store.add"]["growth_mb"]
     del mem_store
     gc.collect()
-    t_conv, converted = timed(lambda: [S._quad(q) for q in quads])
+    t_conv, converted = timed(lambda: [S._quad(q) for q in store.quads()])
     s2 = ox.Store()
     t_ext, _ = timed(lambda: s2.extend(converted))
-    res["term_conversion_s"] = round(t_conv, 2)
+    res["term_conversion_s"] = round(t_conv - t_read, 2)
     res["oxigraph_extend_s"] = round(t_ext, 2)
     del s2
     gc.collect()
@@ -480,7 +506,15 @@ def phase_baseline(a):
             del disk
     del converted
     gc.collect()
-    # plain rdflib
+    # plain rdflib, if it fits: it takes ~1.1 KB of RAM per quad
+    avail = _mem_available()
+    need = n * 1.2e3
+    if avail and need > 0.7 * avail:
+        res["rdflib_skipped"] = (f"needs ~{need / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB "
+                                 f"available")
+        res["queries"] = []
+        res["memory"] = mem.report()
+        return res
     with mem.phase("rdflib Dataset.addN"):
         ds = Dataset(default_union=False)
         graphs = {}
@@ -490,11 +524,10 @@ def phase_baseline(a):
             if got is None:
                 got = graphs[g] = ds.graph(g)
             return got
-        t_rdf, _ = timed(lambda: ds.addN((s, p, o, ctx(g)) for s, p, o, g in quads))
-    res["rdflib_add_s"] = round(t_rdf, 2)
+        t_rdf, _ = timed(lambda: ds.addN((s, p, o, ctx(g)) for s, p, o, g in store.quads()))
+    res["rdflib_add_s"] = round(t_rdf - t_read, 2)
     res["rdflib_rss_mb"] = mem.phases["rdflib Dataset.addN"]["growth_mb"]
     res["rdflib_len"] = len(ds)
-    del quads
     gc.collect()
     res["memory_before_queries"] = mem.report()
     if not a.get("queries"):
@@ -595,16 +628,19 @@ def phase_queries(a):
                 t_bind, bindings = timed(lambda: Q._bind(store, q, params))
                 row["bind_ms"] = round(t_bind * 1e3, 2)
                 row["bindings"] = {k.value: term_json(v) for k, v in bindings.items()}
-                event(event="start", i=i, t=time.time(), query=name, variant=variant,
-                      bindings=row["bindings"])
+                def tick(i=i, name=name, variant=variant, row=row):
+                    # one "start" per timed run: the watchdog's timeout is per run
+                    event(event="start", i=i, t=time.time(), query=name, variant=variant,
+                          bindings=row["bindings"])
+                tick()
                 stats, result = measure(lambda: Q.run_named(store, name, params), a["repeats"],
-                                        warmup=a["warmup"], budget=a["budget"])
+                                        warmup=a["warmup"], budget=a["budget"], tick=tick)
                 row.update(stats)
                 row["rows"] = len(result.rows)
                 if stats["warmup_ms"] < a["budget"] * 1e3 / 2:
                     sp, _ = measure(lambda: Q._execute(store, q.sparql, bindings),
                                     min(a["repeats"], stats["n"]), warmup=0,
-                                    budget=a["budget"] / 2)
+                                    budget=a["budget"] / 2, tick=tick)
                     row["sparql_p50_ms"] = sp["p50_ms"]
                     row["sparql_p95_ms"] = sp["p95_ms"]
             except Exception as exc:  # noqa: BLE001
@@ -619,8 +655,9 @@ def phase_queries(a):
 
 
 def run_queries(a, work: Path, case_timeout: float) -> dict:
-    """The queries phase under a watchdog: a case running over ``case_timeout`` s is recorded
-    as "> timeout" and the phase restarts at the next case (a query cannot be interrupted)."""
+    """The queries phase under a watchdog: a single run of a case lasting over ``case_timeout``
+    s is recorded as "> timeout" and the phase restarts at the next case (a query in progress
+    cannot be interrupted otherwise)."""
     prog = work / ".queries.progress.jsonl"
     rows, header, start, last = {}, None, 0, None
     restarts = 0
@@ -921,8 +958,9 @@ def machine_info() -> dict:
     return info
 
 
-def run_size(size, args, corpora, out) -> dict:
-    res = {"size": size}
+def run_size(size, args, corpora, out, res=None, save=lambda: None) -> dict:
+    """Every phase for one size; ``res`` is filled in place and ``save()`` called after each."""
+    res = {"size": size} if res is None else res
     corpus, manifest, gen = ensure_corpus(size, args.seed, corpora, args.regenerate)
     res["corpus"] = {"path": str(corpus), "manifest": {k: v for k, v in manifest.items()
                                                        if k != "fresh"},
@@ -934,55 +972,78 @@ def run_size(size, args, corpora, out) -> dict:
     work = out / f"n{size}"
     build_dir = work / "build"
     store = build_dir / "store"
-    progress(f"n={size}: build (validate=False)")
-    res["build"] = run_child("build", {"corpus": str(corpus), "out": str(build_dir),
-                                       "validate": False}, work)
-    if "error" in res["build"]:
-        return res
-    progress(f"n={size}: build {res['build']['wall_s']} s, {res['build']['quads']} quads")
-    if size == min(args.size_list) and not args.no_validated:
+    want = args.phase_set.__contains__
+    if want("build"):
+        progress(f"n={size}: build (validate=False)")
+        res["build"] = run_child("build", {"corpus": str(corpus), "out": str(build_dir),
+                                           "validate": False}, work)
+        if "error" in res["build"]:
+            return res
+        save()
+        progress(f"n={size}: build {res['build']['wall_s']} s, {res['build']['quads']} quads")
+    elif not store.exists():
+        raise SystemExit(f"no build in {build_dir}: run the build phase first")
+    if want("validated") and size == min(args.size_list) and not args.no_validated:
         progress(f"n={size}: validated build")
         vdir = work / "build-validated"
         res["build_validated"] = run_child("build", {"corpus": str(corpus), "out": str(vdir),
                                                      "validate": True, "tag": "build-validated"},
                                            work)
         shutil.rmtree(vdir, ignore_errors=True)
+        save()
 
     # kg's name index, cold, under a timeout; if too slow, later phases use an equivalent one
     progress(f"n={size}: kg name index (cold, timeout {args.index_timeout:g} s)")
-    ni = run_child("name_index", {"store": str(store)}, work, timeout=args.index_timeout)
+    ni = run_child("name_index", {"store": str(store)}, work, timeout=args.index_timeout) \
+        if want("name_index") else {"kg_index_ms": "not measured"}
     if "timeout" in ni:
         ni["kg_index_ms"] = f"> {args.index_timeout:g} s"
     res["name_index"] = ni
+    save()
     kg_ms = ni.get("kg_index_ms")
-    patch = not isinstance(kg_ms, (int, float)) or kg_ms > args.index_threshold * 1e3
+    patch = want("name_index") and (not isinstance(kg_ms, (int, float))
+                                    or kg_ms > args.index_threshold * 1e3)
     res["index_patched"] = patch
     if patch:
         progress(f"n={size}: kg's name index takes {kg_ms} ms: the following phases use the "
                  f"benchmark's equivalent DISTINCT-query index ({ni.get('fast_index_ms')} ms)")
     common = {"store": str(store), "params": params, "patch_index": patch}
 
-    progress(f"n={size}: named queries")
-    res["queries"] = run_queries(dict(common, repeats=args.repeats, warmup=args.warmup,
-                                      budget=args.query_budget), work, args.query_timeout)
-    if not args.skip_rdflib and size <= args.rdflib_max_size:
+    if want("queries"):
+        progress(f"n={size}: named queries")
+        res["queries"] = run_queries(dict(common, repeats=args.repeats, warmup=args.warmup,
+                                          budget=args.query_budget), work, args.query_timeout)
+        save()
+    if want("baseline") and not args.skip_rdflib and size <= args.rdflib_max_size:
         with_queries = size <= args.rdflib_query_max_size
         progress(f"n={size}: rdflib baseline (queries: {with_queries})")
         cases = [{k: x.get(k) for k in ("query", "variant", "bindings")}
-                 for x in res["queries"].get("queries", [])]
+                 for x in res.get("queries", {}).get("queries", [])]
         res["baseline"] = run_child("baseline", {"store": str(store), "cases": cases,
                                                  "tmp": str(work),
                                                  "queries": with_queries,
                                                  "bound": args.rdflib_bound,
                                                  "repeats": args.rdflib_repeats}, work)
-        b, base = res["build"], res["baseline"]
-        if "error" not in base:
+        b, base = res.get("build", {}), res["baseline"]
+        if "rdflib_add_s" in base and "wall_s" in b:
             # the pipeline with rdflib as the store: kg's own loading and quad generation (timed
             # in the build) plus the rdflib load of the same quads
             rdf = (b["timers_s"].get("load_corpus (total)", 0) + b["breakdown_s"]["quad generation"]
                    + base["rdflib_add_s"])
             res["end_to_end"] = {"rdflib_s": round(rdf, 2), "ours_s": b["wall_s"],
                                  "ratio": round(rdf / b["wall_s"], 3)}
+        save()
+    if want("network"):
+        run_network(size, args, res, common, work, save)
+    if want("add"):
+        progress(f"n={size}: kg add")
+        res["add"] = run_child("add", {"corpus": str(corpus), "store": str(store),
+                                       "stems": manifest["fresh"][:2 * args.adds],
+                                       "adds": args.adds}, work)
+    return res
+
+
+def run_network(size, args, res, common, work, save):
     progress(f"n={size}: network views (cold)")
     cold = {}
     groups = ([["actor_network", "centrality degree", "centrality pagerank", "ego_network r2",
@@ -995,15 +1056,12 @@ def run_size(size, args, corpora, out) -> dict:
         cold.setdefault("_memory", {})[ops[0]] = r.get("memory", r.get("error"))
     cold["_shared_process"] = bool(args.quick)
     res["network_cold"] = cold
+    save()
     progress(f"n={size}: network views (warm) and HTML")
     res["network"] = run_child("network_warm", dict(common, repeats=args.repeats,
                                                     budget=args.query_budget,
                                                     html_dir=str(work / "html")), work)
-    progress(f"n={size}: kg add")
-    res["add"] = run_child("add", {"corpus": str(corpus), "store": str(store),
-                                   "stems": manifest["fresh"][:2 * args.adds], "adds": args.adds},
-                           work)
-    return res
+    save()
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -1029,6 +1087,8 @@ def render(results: dict) -> str:
              f"{meta['machine'].get('cpu', '?')}, {meta['machine'].get('mem_gib')} GiB; "
              f"load avg at start {meta['load_start']}, at end {meta.get('load_end')})")
     L.append(f"# {meta['command']}")
+    for merged in meta.get("merged", []):
+        L.append(f"# merged: {merged['command']} ({merged['started']})")
     for size, r in results["sizes"].items():
         b = r.get("build", {})
         L.append("")
@@ -1036,157 +1096,196 @@ def render(results: dict) -> str:
                  f"{fmt(b.get('claims'))} claims, {r['corpus']['manifest'].get('entities')} "
                  f"entities (corpus generated in {r['corpus']['generate_s']} s"
                  f"{'' if r['corpus']['generated_now'] else ', cached'})")
-        if "error" in b:
-            L.append(f"   build failed: {b['error']}")
-            continue
-        L.append(f"build (validate=False)   {b['wall_s']:>8.1f} s wall  {b['cpu_s']:>8.1f} s CPU  "
-                 f"{fmt(b['claims_per_s'])} claims/s  {fmt(b['quads_per_s'])} quads/s  "
-                 f"peak RSS {fmt(b['peak_rss_mb'])} MB ({fmt(b['mb_per_mquads'])} MB/Mquads; growth "
-                 f"{fmt(b.get('growth_mb_per_mquads'))} MB/Mquads)")
-        L.append("  where the time goes: " + ", ".join(
-            f"{k} {v:.1f} s" for k, v in b["breakdown_s"].items()))
-        y = b.get("yaml_sample", {})
-        L.append(f"  YAML: kg.yamlio.read_yaml {y.get('kg_loader_ms_per_file')} ms/file; bare libyaml "
-                 f"CSafeLoader on the same text {y.get('CSafeLoader_ms_per_file')} ms/file")
-        L.append(f"  outputs: store {fmt(b['store_disk_mb'])} MB on disk, kg.nq "
-                 f"{fmt(b['nq_mb'])} MB, kg.trig {fmt(b['trig_mb'])} MB")
-        v = r.get("build_validated")
-        if v and "error" not in v:
-            L.append(f"build (validate=True)    {v['wall_s']:>8.1f} s wall  {v['cpu_s']:>8.1f} s CPU  "
-                     f"{fmt(v['claims_per_s'])} claims/s  {fmt(v['quads_per_s'])} quads/s  "
-                     f"(SHACL {v['breakdown_s']['SHACL validation']:.1f} s = "
-                     f"{v['breakdown_s']['SHACL validation'] / max(v['articles'], 1) * 1e3:.0f} ms/article)")
-        elif v:
-            L.append(f"build (validate=True)    failed: {v['error']}")
-        base = r.get("baseline")
-        if base and "error" not in base and "timeout" not in base:
-            e2e_rdf = r["end_to_end"]["rdflib_s"]
-            L.append(f"baseline rdflib          load {base['rdflib_add_s']:.1f} s "
-                     f"({fmt(base['quads'] / base['rdflib_add_s'])} quads/s), +{fmt(base['rdflib_rss_mb'])} MB RSS "
-                     f"({fmt(base['rdflib_rss_mb'] / (base['quads'] / 1e6))} MB/Mquads)")
-            L.append(f"  oxigraph in memory     Store.add {base['oxigraph_add_s']:.1f} s "
-                     f"(term conversion {base['term_conversion_s']:.1f} s + extend "
-                     f"{base['oxigraph_extend_s']:.1f} s), +{fmt(base['oxigraph_rss_mb'])} MB RSS "
-                     f"({fmt(base['oxigraph_rss_mb'] / (base['quads'] / 1e6))} MB/Mquads)")
-            if "disk_extend_s" in base:
-                L.append(f"  oxigraph on disk (converted quads): extend {base['disk_extend_s']:.1f} s "
-                         f"(what build does) vs bulk_extend {base['disk_bulk_extend_s']:.1f} s")
-            L.append(f"  ratios (rdflib / ours): load into store {base['rdflib_add_s'] / base['oxigraph_add_s']:.1f}x, "
-                     f"memory {ratio(base['rdflib_rss_mb'], base['oxigraph_rss_mb']) or 0:.1f}x, "
-                     f"end-to-end build {e2e_rdf:.1f} s vs {b['wall_s']:.1f} s = "
-                     f"{e2e_rdf / b['wall_s']:.2f}x")
-        elif base:
-            L.append(f"baseline rdflib          failed: {base['error']}")
-        else:
-            L.append("baseline rdflib          not run at this size (--rdflib-max-size)")
-        ni = r.get("name_index", {})
-        if ni:
-            kgms = ni.get("kg_index_ms")
-            kgtxt = kgms if isinstance(kgms, str) else f"{fmt(kgms)} ms"
-            L.append(f"kg name index (cold: the first name lookup in a process): {kgtxt}; built with "
-                     f"DISTINCT queries instead: {fmt(ni.get('fast_index_ms'))} ms"
-                     + ("  -> the phases below use the latter" if r.get("index_patched") else ""))
-        qres = r.get("queries", {})
-        if "error" in qres and not qres.get("queries"):
-            L.append(f"queries failed: {qres['error']}")
-        else:
-            rw = qres.get("resolve_name_warm", {})
-            L.append(f"named queries (persistent store; open {fmt(qres.get('open_ms'))} ms, len(store) "
-                     f"{fmt(qres.get('len_store_ms'))} ms, name index {fmt(qres.get('name_index_ms'))} ms"
-                     f"{' (replacement)' if qres.get('index_patched') else ''}, resolve_name warm p50 "
-                     f"{fmt(rw.get('p50_ms'))} ms; RSS {fmt(qres.get('rss_after_mb'))} MB = "
-                     f"{fmt(qres.get('mb_per_mquads'))} MB/Mquads)")
-            rq = {(x["query"], x["variant"]): x for x in (base or {}).get("queries", [])}
-            L.append(f"  {'query':<15}{'variant':<14}{'p50 ms':>10}{'p95 ms':>10}{'sparql':>10}"
-                     f"{'n':>4}{'rows':>7}  {'rdflib ms':>11}{'rdflib/ours':>12}  target")
-            for view in (False, True):
-                if view:
-                    L.append("  -- view_* (bulk exports for the network views; no target) --")
-                for x in qres.get("queries", []):
-                    if x["query"].startswith("view_") != view:
-                        continue
-                    rb = rq.get((x["query"], x["variant"]), {})
-                    if "p50_ms" in rb:
-                        rtxt = f"{rb['p50_ms']:,.1f}"
-                        rat = ratio(rb["p50_ms"], x.get("p50_ms"))
-                        rattxt = f"{rat:,.0f}x" if rat and rat >= 10 else (f"{rat:.1f}x" if rat else "-")
-                        if "rows" in x and rb.get("rows") != x.get("rows"):
-                            rattxt += f" ({rb.get('rows')} rows!)"
-                    elif rb:
-                        rtxt = rb.get("timeout") or "error"
-                        rattxt = (f"> {rb_bound(results) * 1e3 / x['p50_ms']:,.1f}x"
-                                  if rb.get("timeout") and x.get("p50_ms") else "-")
-                    else:
-                        rtxt, rattxt = "-", "-"
-                    head = f"  {x['query']:<15}{x['variant'][:13]:<14}"
-                    if "timeout" in x:
-                        L.append(f"{head}{x['timeout']:>20}{'':>24}  {rtxt:>11}{'':>12}  "
-                                 f"{'' if view else 'FAIL'}")
-                        continue
-                    if "error" in x:
-                        L.append(f"{head} ERROR {x['error']}")
-                        continue
-                    verdict = "" if view else ("PASS" if x["p95_ms"] <= TARGETS["query_p95_ms"] else "FAIL")
-                    L.append(f"{head}{x['p50_ms']:>10,.1f}{x['p95_ms']:>10,.1f}"
-                             f"{fmt(x.get('sparql_p50_ms')):>10}{x['n']:>4}"
-                             f"{x['rows']:>7}  {rtxt:>11}{rattxt:>12}  {verdict}")
-            if qres.get("restarts"):
-                L.append(f"  ({qres['restarts']} case(s) killed after {qres['case_timeout_s']:g} s)")
-        net = r.get("network", {})
-        cold = r.get("network_cold", {})
-        if "error" in net:
-            L.append(f"network views failed: {net['error']}")
-        else:
-            s = net["sizes"]
-            L.append(f"network views (actor_network {s['actor_network'][0]:,} nodes / "
-                     f"{s['actor_network'][1]:,} edges; actor_meeting_network "
-                     f"{s['actor_meeting_network'][0]:,} / {s['actor_meeting_network'][1]:,}; "
-                     f"ego r2 {net['ego_size'][0]:,} nodes; {net['chains_found']} chains)")
-            L.append(f"  {'view':<24}{'cold ms':>10}{'warm p50':>10}{'warm p95':>10}{'compute p50':>13}")
-            for name, st in net["warm"].items():
-                comp = net["compute"].get(name, {}).get("p50_ms")
-                L.append(f"  {name:<24}{fmt(cold.get(name)):>10}{st['p50_ms']:>10,.1f}"
-                         f"{st['p95_ms']:>10,.1f}{fmt(comp):>13}")
-            c = net["compute"]
-            L.append(f"  (warm actor_network = cached view + a deep copy {c['actor_network copy (_fresh)']['p50_ms']:,.1f} ms"
-                     f" + len(store) {c['len(store)']['p50_ms']:,.1f} ms, a full scan, on every call)")
-            if net.get("html_view"):
-                L.append(f"  (5000-node HTML view: {net['html_view']})")
-            h = net.get("html", {})
-            for label, x in h.items() if isinstance(h, dict) else ():
-                if label == "error":
-                    L.append(f"html export: {x}")
-                elif "error" in x:
-                    L.append(f"html {label}: failed: {x['error']}")
-                else:
-                    L.append(f"html {label:<16} {x['nodes']:,} nodes {x['edges']:,} edges: render "
-                             f"{x['render_s']:.2f} s + write {x['write_s']:.2f} s, {x['size_mb']} MB "
-                             f"(evidence queries {x['breakdown_s'].get('evidence queries', 0):.2f} s"
-                             f" for {x['evidence_calls']} call(s), layout "
-                             f"{x['breakdown_s'].get('layout (spring_positions)', 0):.2f} s)")
-        add = r.get("add", {})
-        if "error" in add:
-            L.append(f"kg add failed: {add['error']}")
-        elif add:
-            for key in ("validate=False", "validate=True"):
-                x = add[key]
-                parts = ", ".join(f"{k} {v:,.0f}" for k, v in x["breakdown_p50_ms"].items() if v >= 0.5)
-                L.append(f"kg add ({key:<14}) p50 {x['p50_ms']:>8,.1f} ms (n={x['n']}, max "
-                         f"{x['max_ms']:,.1f}); p50 ms: {parts}")
-            L.append(f"  CLI `kg add --no-validate` {add['cli_add_no_validate_ms']:,.0f} ms wall "
-                     f"(python + imports alone {add['cli_import_only_ms']:,.0f} ms)")
-        mems = []
-        for ph in ("build", "baseline", "queries", "network", "add"):
-            m = (r.get(ph) or {}).get("memory")
-            if m:
-                mems.append(f"{ph} {fmt(m['ru_maxrss_mb'])}")
-        for k, m in (cold.get("_memory") or {}).items():
-            if isinstance(m, dict):
-                mems.append(f"cold {k} {fmt(m['ru_maxrss_mb'])}")
-        L.append("peak RSS per phase (MB): " + ", ".join(mems))
+        for section in (_r_build, _r_baseline, _r_queries, _r_network, _r_add, _r_memory):
+            try:
+                section(L, r, results)
+            except (KeyError, TypeError, ZeroDivisionError, NameError) as exc:
+                L.append(f"  ({section.__name__[3:]}: not measured or incomplete: {exc!r})")
     L.append("")
     L.extend(targets(results))
     return "\n".join(L)
+
+
+def _r_build(L, r, results):
+    b = r.get("build", {})
+    if "wall_s" not in b and "error" not in b:
+        return
+    if "error" in b:
+        L.append(f"   build failed: {b['error']}")
+        return
+    L.append(f"build (validate=False)   {b['wall_s']:>8.1f} s wall  {b['cpu_s']:>8.1f} s CPU  "
+             f"{fmt(b['claims_per_s'])} claims/s  {fmt(b['quads_per_s'])} quads/s  "
+             f"peak RSS {fmt(b['peak_rss_mb'])} MB ({fmt(b['mb_per_mquads'])} MB/Mquads; growth "
+             f"{fmt(b.get('growth_mb_per_mquads'))} MB/Mquads)")
+    L.append("  where the time goes: " + ", ".join(
+        f"{k} {v:.1f} s" for k, v in b["breakdown_s"].items()))
+    y = b.get("yaml_sample", {})
+    L.append(f"  YAML: kg.yamlio.read_yaml {y.get('kg_loader_ms_per_file')} ms/file; bare libyaml "
+             f"CSafeLoader on the same text {y.get('CSafeLoader_ms_per_file')} ms/file")
+    L.append(f"  outputs: store {fmt(b['store_disk_mb'])} MB on disk, kg.nq "
+             f"{fmt(b['nq_mb'])} MB, kg.trig {fmt(b['trig_mb'])} MB")
+    v = r.get("build_validated")
+    if v and "error" not in v:
+        L.append(f"build (validate=True)    {v['wall_s']:>8.1f} s wall  {v['cpu_s']:>8.1f} s CPU  "
+                 f"{fmt(v['claims_per_s'])} claims/s  {fmt(v['quads_per_s'])} quads/s  "
+                 f"(SHACL {v['breakdown_s']['SHACL validation']:.1f} s = "
+                 f"{v['breakdown_s']['SHACL validation'] / max(v['articles'], 1) * 1e3:.0f} ms/article)")
+    elif v:
+        L.append(f"build (validate=True)    failed: {v['error']}")
+
+
+def _r_baseline(L, r, results):
+    b = r.get("build", {})
+    base = r.get("baseline")
+    if base and base.get("rdflib_skipped"):
+        L.append(f"baseline rdflib          not loaded: {base['rdflib_skipped']} "
+                 f"(oxigraph in memory: Store.add {base['oxigraph_add_s']:.1f} s, "
+                 f"+{fmt(base['oxigraph_rss_mb'])} MB RSS; on disk extend {base['disk_extend_s']:.1f} s "
+                 f"vs bulk_extend {base['disk_bulk_extend_s']:.1f} s)")
+    elif base and "error" not in base and "timeout" not in base:
+        e2e_rdf = r.get("end_to_end", {}).get("rdflib_s")
+        L.append(f"baseline rdflib          load {base['rdflib_add_s']:.1f} s "
+                 f"({fmt(base['quads'] / base['rdflib_add_s'])} quads/s), +{fmt(base['rdflib_rss_mb'])} MB RSS "
+                 f"({fmt(base['rdflib_rss_mb'] / (base['quads'] / 1e6))} MB/Mquads)")
+        L.append(f"  oxigraph in memory     Store.add {base['oxigraph_add_s']:.1f} s "
+                 f"(term conversion {base['term_conversion_s']:.1f} s + extend "
+                 f"{base['oxigraph_extend_s']:.1f} s), +{fmt(base['oxigraph_rss_mb'])} MB RSS "
+                 f"({fmt(base['oxigraph_rss_mb'] / (base['quads'] / 1e6))} MB/Mquads)")
+        if "disk_extend_s" in base:
+            L.append(f"  oxigraph on disk (converted quads): extend {base['disk_extend_s']:.1f} s "
+                     f"(what build does) vs bulk_extend {base['disk_bulk_extend_s']:.1f} s")
+        L.append(f"  ratios (rdflib / ours): load into store {base['rdflib_add_s'] / base['oxigraph_add_s']:.1f}x, "
+                 f"memory {ratio(base['rdflib_rss_mb'], base['oxigraph_rss_mb']) or 0:.1f}x, "
+                 + (f"end-to-end build {e2e_rdf:.1f} s vs {b['wall_s']:.1f} s = "
+                    f"{e2e_rdf / b['wall_s']:.2f}x" if e2e_rdf and "wall_s" in b else ""))
+    elif base:
+        L.append(f"baseline rdflib          failed: {base['error']}")
+    else:
+        L.append("baseline rdflib          not run at this size (--rdflib-max-size)")
+
+
+def _r_queries(L, r, results):
+    ni = r.get("name_index", {})
+    if ni:
+        kgms = ni.get("kg_index_ms")
+        kgtxt = kgms if isinstance(kgms, str) else f"{fmt(kgms)} ms"
+        L.append(f"kg name index (cold: the first name lookup in a process): {kgtxt}; built with "
+                 f"DISTINCT queries instead: {fmt(ni.get('fast_index_ms'))} ms"
+                 + ("  -> the phases below use the latter" if r.get("index_patched") else ""))
+    qres = r.get("queries", {})
+    base = r.get("baseline")
+    if not qres:
+        return
+    if "error" in qres and not qres.get("queries"):
+        L.append(f"queries failed: {qres['error']}")
+    else:
+        rw = qres.get("resolve_name_warm", {})
+        L.append(f"named queries (persistent store; open {fmt(qres.get('open_ms'))} ms, len(store) "
+                 f"{fmt(qres.get('len_store_ms'))} ms, name index {fmt(qres.get('name_index_ms'))} ms"
+                 f"{' (replacement)' if qres.get('index_patched') else ''}, resolve_name warm p50 "
+                 f"{fmt(rw.get('p50_ms'))} ms; RSS {fmt(qres.get('rss_after_mb'))} MB = "
+                 f"{fmt(qres.get('mb_per_mquads'))} MB/Mquads)")
+        rq = {(x["query"], x["variant"]): x for x in (base or {}).get("queries", [])}
+        L.append(f"  {'query':<15}{'variant':<14}{'p50 ms':>10}{'p95 ms':>10}{'sparql':>10}"
+                 f"{'n':>4}{'rows':>7}  {'rdflib ms':>11}{'rdflib/ours':>12}  target")
+        for view in (False, True):
+            if view:
+                L.append("  -- view_* (bulk exports for the network views; no target) --")
+            for x in qres.get("queries", []):
+                if x["query"].startswith("view_") != view:
+                    continue
+                rb = rq.get((x["query"], x["variant"]), {})
+                if "p50_ms" in rb:
+                    rtxt = f"{rb['p50_ms']:,.1f}"
+                    rat = ratio(rb["p50_ms"], x.get("p50_ms"))
+                    rattxt = f"{rat:,.0f}x" if rat and rat >= 10 else (f"{rat:.1f}x" if rat else "-")
+                    if "rows" in x and rb.get("rows") != x.get("rows"):
+                        rattxt += f" ({rb.get('rows')} rows!)"
+                elif rb:
+                    rtxt = rb.get("timeout") or "error"
+                    rattxt = (f"> {rb_bound(results) * 1e3 / x['p50_ms']:,.1f}x"
+                              if rb.get("timeout") and x.get("p50_ms") else "-")
+                else:
+                    rtxt, rattxt = "-", "-"
+                head = f"  {x['query']:<15}{x['variant'][:13]:<14}"
+                if "timeout" in x:
+                    L.append(f"{head}{x['timeout']:>20}{'':>24}  {rtxt:>11}{'':>12}  "
+                             f"{'' if view else 'FAIL'}")
+                    continue
+                if "error" in x:
+                    L.append(f"{head} ERROR {x['error']}")
+                    continue
+                verdict = "" if view else ("PASS" if x["p95_ms"] <= TARGETS["query_p95_ms"] else "FAIL")
+                L.append(f"{head}{x['p50_ms']:>10,.1f}{x['p95_ms']:>10,.1f}"
+                         f"{fmt(x.get('sparql_p50_ms')):>10}{x['n']:>4}"
+                         f"{x['rows']:>7}  {rtxt:>11}{rattxt:>12}  {verdict}")
+        if qres.get("restarts"):
+            L.append(f"  ({qres['restarts']} case(s) killed after {qres['case_timeout_s']:g} s)")
+
+
+def _r_network(L, r, results):
+    net = r.get("network", {})
+    cold = r.get("network_cold", {})
+    if not net:
+        return
+    if "error" in net:
+        L.append(f"network views failed: {net['error']}")
+    else:
+        s = net["sizes"]
+        L.append(f"network views (actor_network {s['actor_network'][0]:,} nodes / "
+                 f"{s['actor_network'][1]:,} edges; actor_meeting_network "
+                 f"{s['actor_meeting_network'][0]:,} / {s['actor_meeting_network'][1]:,}; "
+                 f"ego r2 {net['ego_size'][0]:,} nodes; {net['chains_found']} chains)")
+        L.append(f"  {'view':<24}{'cold ms':>10}{'warm p50':>10}{'warm p95':>10}{'compute p50':>13}")
+        for name, st in net["warm"].items():
+            comp = net["compute"].get(name, {}).get("p50_ms")
+            L.append(f"  {name:<24}{fmt(cold.get(name)):>10}{st['p50_ms']:>10,.1f}"
+                     f"{st['p95_ms']:>10,.1f}{fmt(comp):>13}")
+        c = net["compute"]
+        L.append(f"  (warm actor_network returns a deep copy of the cached view: _fresh "
+                 f"{c['actor_network copy (_fresh)']['p50_ms']:,.1f} ms; len(store), a full scan, "
+                 f"{c['len(store)']['p50_ms']:,.1f} ms)")
+        if net.get("html_view"):
+            L.append(f"  (5000-node HTML view: {net['html_view']})")
+        h = net.get("html", {})
+        for label, x in h.items() if isinstance(h, dict) else ():
+            if label == "error":
+                L.append(f"html export: {x}")
+            elif "error" in x:
+                L.append(f"html {label}: failed: {x['error']}")
+            else:
+                L.append(f"html {label:<16} {x['nodes']:,} nodes {x['edges']:,} edges: render "
+                         f"{x['render_s']:.2f} s + write {x['write_s']:.2f} s, {x['size_mb']} MB "
+                         f"(evidence queries {x['breakdown_s'].get('evidence queries', 0):.2f} s"
+                         f" for {x['evidence_calls']} call(s), layout "
+                         f"{x['breakdown_s'].get('layout (spring_positions)', 0):.2f} s)")
+
+
+def _r_add(L, r, results):
+    add = r.get("add", {})
+    if "error" in add:
+        L.append(f"kg add failed: {add['error']}")
+    elif add:
+        for key in ("validate=False", "validate=True"):
+            x = add[key]
+            parts = ", ".join(f"{k} {v:,.0f}" for k, v in x["breakdown_p50_ms"].items() if v >= 0.5)
+            L.append(f"kg add ({key:<14}) p50 {x['p50_ms']:>8,.1f} ms (n={x['n']}, max "
+                     f"{x['max_ms']:,.1f}); p50 ms: {parts}")
+        L.append(f"  CLI `kg add --no-validate` {add['cli_add_no_validate_ms']:,.0f} ms wall "
+                 f"(python + imports alone {add['cli_import_only_ms']:,.0f} ms)")
+
+
+def _r_memory(L, r, results):
+    cold = r.get("network_cold", {})
+    mems = []
+    for ph in ("build", "baseline", "queries", "network", "add"):
+        m = (r.get(ph) or {}).get("memory")
+        if m:
+            mems.append(f"{ph} {fmt(m['ru_maxrss_mb'])}")
+    for k, m in (cold.get("_memory") or {}).items():
+        if isinstance(m, dict):
+            mems.append(f"cold {k} {fmt(m['ru_maxrss_mb'])}")
+    L.append("peak RSS per phase (MB): " + ", ".join(mems))
 
 
 def rb_bound(results):
@@ -1292,19 +1391,25 @@ def main(argv=None):
                     help="run the named queries with rdflib only up to this size (default "
                          "10000; above, every one exceeds any sensible bound)")
     ap.add_argument("--query-timeout", type=float, default=60.0,
-                    help="a named query case still running after this many seconds is killed "
-                         "and recorded as '> timeout' (default 60)")
+                    help="a single run of a named query still going after this many seconds is "
+                         "killed and recorded as '> timeout' (default 60)")
     ap.add_argument("--index-timeout", type=float, default=300.0,
                     help="cut-off for measuring kg's own name index, cold (default 300)")
-    ap.add_argument("--index-threshold", type=float, default=5.0,
+    ap.add_argument("--index-threshold", type=float, default=30.0,
                     help="if kg's own name index takes longer than this (s), the phases after it "
                          "install an equivalent index built with DISTINCT queries so that the "
-                         "other figures can be measured; the report says so (default 5)")
+                         "other figures can be measured; the report says so (default 30)")
     ap.add_argument("--skip-rdflib", action="store_true", help="no rdflib baseline at all")
     ap.add_argument("--no-validated", action="store_true",
                     help="skip the SHACL-validated build at the smallest size")
     ap.add_argument("--adds", type=int, default=5,
                     help="fresh articles added per mode (validate off/on) (default 5)")
+    ap.add_argument("--phases", default=",".join(ALL_PHASES),
+                    help="run only these phases, comma-separated, of: " + ", ".join(ALL_PHASES)
+                         + " (without build, the build in OUT/n<size>/ is reused)")
+    ap.add_argument("--merge-into", type=Path, default=None,
+                    help="merge this run's phases into an earlier results JSON and report that "
+                         "(e.g. to redo one phase of one size)")
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     ap.add_argument("--phase-args", help=argparse.SUPPRESS)
     ap.add_argument("--phase-out", help=argparse.SUPPRESS)
@@ -1323,6 +1428,10 @@ def main(argv=None):
         args.query_timeout = min(args.query_timeout, 3.0)
         args.index_timeout = min(args.index_timeout, 2.0)
     args.size_list = sorted(int(s) for s in args.sizes.split(",") if s.strip())
+    args.phase_set = {p.strip() for p in args.phases.split(",") if p.strip()}
+    unknown = args.phase_set - set(ALL_PHASES)
+    if unknown:
+        ap.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     corpora = (args.corpora or out / "corpora").resolve()
@@ -1337,11 +1446,25 @@ def main(argv=None):
                "sizes": {}}
     t0 = time.perf_counter()
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    for size in args.size_list:
-        results["sizes"][str(size)] = run_size(size, args, corpora, out)
+    def save():
         results["meta"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
         results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
         (out / f"results-{stamp}.json").write_text(json.dumps(results, indent=1, default=str))
+
+    for size in args.size_list:
+        results["sizes"][str(size)] = {"size": size}
+        run_size(size, args, corpora, out, results["sizes"][str(size)], save)
+        save()
+    if args.merge_into:
+        merged = json.loads(args.merge_into.read_text())
+        for size, r in results["sizes"].items():
+            target = merged["sizes"].setdefault(size, {})
+            for k, v in r.items():
+                if k in ("corpus", "params", "size") and k in target:
+                    continue
+                target[k] = v
+        merged["meta"].setdefault("merged", []).append(results["meta"])
+        results = merged
     text = render(results)
     results["meta"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
     results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
