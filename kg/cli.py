@@ -260,9 +260,12 @@ def add(stem, data_dir, store_path, no_validate):
     from .pipeline import DEFAULT_DATA, add_article
 
     done = add_article(stem, data_dir or DEFAULT_DATA, store_path, validate=not no_validate)
+    change = done["store_change"]
+    size = (f"{change} more quads" if change > 0 else f"{-change} fewer quads" if change < 0
+            else "as many quads as before")
     click.echo(f"added {stem}: {done['claims']} claims, {done['quads']} quads "
                f"({done['graphs_added']} graphs new, {done['graphs_removed']} replaced or "
-               f"removed); store holds {done['store_quads']} quads")
+               f"removed); the store holds {size}")
     click.echo("run `kg export` to refresh kg.trig and kg.nq")
 
 

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .articles import Article, load_article, article_paths
+from .articles import STEM_PATTERN, Article, article_paths, load_article
 from .claims import ClaimSet, link_disputes, load_claim_file
-from .entities import Registry, load_registry
+from .entities import Registry, cached_registry, load_registry
 from .errors import ArticleError, ClaimError, StoreBusy, StoreError
 from .fsio import write_atomic
 from .store import Store
@@ -62,23 +62,45 @@ def _read_claims(data_dir: Path, registry: Registry, article: Article) -> ClaimS
     return load_claim_file(path, article, registry) if path.exists() else None
 
 
-def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = None) -> Corpus:
+def _text_path(data_dir: Path, stem: str) -> Path | None:
+    """The text file of the article ``stem``, if there is one. Only a stem fit for an IRI names
+    a file: anything else (``../x``) is no article, and no path is made of it."""
+    if not isinstance(stem, str) or not STEM_PATTERN.fullmatch(stem):
+        return None
+    path = data_dir / "articles" / f"{stem}.txt"
+    return path if os.path.lexists(path) else None
+
+
+def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = None, *,
+                registry: Registry | None = None) -> Corpus:
     """Read and check the registry, the articles and their claims.
 
-    ``only`` restricts reading to some article stems (claims they dispute in other articles are
-    still read, to resolve the reference).
+    ``only`` restricts reading to some article stems: only their files are read (and those of
+    articles whose claims they dispute, by stem), never a listing of the whole corpus, so the
+    cost does not grow with the corpus. ``registry`` is used instead of reading
+    ``entities/`` (see :func:`kg.entities.cached_registry`).
     """
     data_dir = Path(data_dir)
-    registry = load_registry(data_dir / "entities", data_dir / "wikidata.tsv")
-    texts = {p.stem: p for p in article_paths(data_dir / "articles")}
-    for claims_path in sorted((data_dir / "claims").glob("*.yaml")):
-        if claims_path.stem not in texts:
-            raise ClaimError("claim file has no article text (articles/<stem>.txt)",
-                             file=claims_path)
-    wanted = sorted(texts) if only is None else only
-    for stem in wanted:
-        if stem not in texts:
-            raise ArticleError("no such article", file=data_dir / "articles" / f"{stem}.txt")
+    if registry is None:
+        registry = load_registry(data_dir / "entities", data_dir / "wikidata.tsv")
+    if only is None:
+        texts = {p.stem: p for p in article_paths(data_dir / "articles")}
+        for claims_path in sorted((data_dir / "claims").glob("*.yaml")):
+            if claims_path.stem not in texts:
+                raise ClaimError("claim file has no article text (articles/<stem>.txt)",
+                                 file=claims_path)
+        wanted = sorted(texts)
+    else:
+        texts, wanted = {}, list(only)
+        for stem in wanted:
+            path = _text_path(data_dir, stem)
+            if path is None:
+                claims_path = data_dir / "claims" / f"{stem}.yaml"
+                if STEM_PATTERN.fullmatch(stem) and os.path.lexists(claims_path):
+                    raise ClaimError("claim file has no article text (articles/<stem>.txt)",
+                                     file=claims_path)
+                raise ArticleError("no such article", file=data_dir / "articles" / f"{stem}.txt")
+            texts[stem] = path
     articles = {s: _read_article(registry, texts[s]) for s in wanted}
     claim_sets = {}
     for stem, article in articles.items():
@@ -87,9 +109,10 @@ def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = No
             claim_sets[stem] = cset
 
     def other(stem):
-        if stem not in texts:
+        path = texts.get(stem) if only is None else _text_path(data_dir, stem)
+        if path is None:
             return None
-        return _read_claims(data_dir, registry, _read_article(registry, texts[stem]))
+        return _read_claims(data_dir, registry, _read_article(registry, path))
 
     link_disputes(claim_sets, other)
     return Corpus(data_dir, registry, articles, claim_sets)
@@ -345,7 +368,18 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
 
     The article's text, metadata and claims are read from ``data_dir`` and checked exactly as in
     a build; its old graphs are dropped and the new ones inserted in one atomic update, together
-    with the registry entries its claims use. Returns counts of what changed.
+    with the registry entries its claims use. Only this article's files are read (and those of
+    articles its disputes name); names are looked up in the registry cache kept beside the
+    store (``kg.entities.cached_registry``), which is rebuilt when an entity file changed. The
+    cost does not grow with the corpus.
+
+    Returns
+    -------
+    dict
+        ``article`` (the stem), ``claims`` (its claims), ``quads`` (the quads it contributes,
+        registry entries aside), ``graphs_added`` / ``graphs_removed`` (its graphs that are new
+        / that went, an edited claim counting in both), ``store_change`` (how many quads the
+        store holds now minus before: the article's graphs and the registry entries it added).
 
     Raises
     ------
@@ -353,24 +387,32 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
         Invalid input (naming the file and item), a shape violation, or :class:`StoreBusy` when
         another process is writing; the store is unchanged in every case.
     """
-    corpus = load_corpus(data_dir, only=[stem])
+    store_dir, data_dir = Path(store_dir), Path(data_dir)
+    out_dir = store_dir.parent
+    registry, save_cache = cached_registry(data_dir / "entities", data_dir / "wikidata.tsv",
+                                           out_dir)
+    corpus = load_corpus(data_dir, only=[stem], registry=registry)
     bundle = article_bundle(corpus, stem)
-    used = _entities_used(corpus, stem)
-    entities = [q for q in entity_quads(corpus.registry)
-                if str(q[0]).rsplit("/", 1)[-1] in used]  # what the article refers to
+    entities = list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
     if validate:
         validate_quads(entities + bundle, file=corpus.articles[stem].path, item=stem)
-    with exclusive(Path(store_dir).parent):
+    with exclusive(out_dir):
+        if save_cache is not None:
+            save_cache()
         store = Store(store_dir)
         old = store.graphs_of_article(stem)
         before = {str(g) for g in old if store.has_graph(g)}
+        graphs = set(before) | {str(q[3]) for q in bundle}
+        size = store.count_quads(graphs) + store.count_present(entities)
         store.replace_graphs(old, entities + bundle)
         store.flush()
         after = set(map(str, store.graphs_of_article(stem)))
+        change = (store.count_quads(graphs) + store.count_present(entities)
+                  - size)
     return {"article": stem, "claims": len(corpus.claim_sets[stem].claims)
             if stem in corpus.claim_sets else 0,
             "graphs_removed": len(before - after), "graphs_added": len(after - before),
-            "quads": len(bundle), "store_quads": len(store)}
+            "quads": len(bundle), "store_change": change}
 
 
 def remove_article(stem: str, store_dir: Path | str = DEFAULT_OUT / "store") -> int:

@@ -139,6 +139,15 @@ class Store:
                 found.append(URIRef(q.graph_name.value))
         return found
 
+    def count_quads(self, graphs) -> int:
+        """How many quads the named graphs ``graphs`` hold together."""
+        return sum(1 for g in graphs
+                   for _ in self._store.quads_for_pattern(None, None, None, to_ox(URIRef(g))))
+
+    def count_present(self, quads) -> int:
+        """How many of ``quads`` (counted once each) the store holds."""
+        return sum(1 for q in set(map(_quad, quads)) if q in self._store)
+
     def has_graph(self, graph) -> bool:
         return self._store.contains_named_graph(to_ox(graph))
 

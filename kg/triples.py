@@ -89,10 +89,13 @@ def _number(value) -> Literal:
     return Literal(repr(float(value)), datatype=XSD.decimal)
 
 
-def entity_quads(registry: Registry):
-    """The registry as quads in the entities graph: types, labels, aliases, owl:sameAs."""
+def entity_quads(registry: Registry, keys=None):
+    """The registry as quads in the entities graph: types, labels, aliases, owl:sameAs.
+
+    ``keys``: only these entities (in sorted order), e.g. those one article uses.
+    """
     g = iris.ENTITIES_GRAPH
-    for ent in registry:
+    for ent in (registry if keys is None else (registry[k] for k in sorted(keys))):
         node = term_of(ent)
         for cls in CLASSES[ent.kind]:
             yield node, RDF.type, cls, g

@@ -42,8 +42,23 @@ def test_adding_twice_changes_nothing(build_dir, tmp_path):
     store = tmp_path / "store"
     first = add_article(STEMS[1], DATA, store)
     again = add_article(STEMS[1], DATA, store)
-    assert first["store_quads"] == again["store_quads"] == len(quads(build_dir / "store"))
+    assert first["store_change"] == again["store_change"] == 0
     assert quads(store) == quads(build_dir / "store")
+
+
+def test_store_change_is_what_the_store_gained(tmp_path):
+    """add_article reports the change in the store's size, counted without a full scan."""
+    build(DATA, tmp_path, validate=False)
+    store = tmp_path / "store"
+    full = len(Store(store, read_only=True))
+    remove_article(STEMS[2], store)
+    smaller = len(Store(store, read_only=True))
+    done = add_article(STEMS[2], DATA, store, validate=False)
+    assert done["store_change"] == full - smaller > 0
+    out = subprocess.run([sys.executable, "-m", "kg.cli", "add", STEMS[2], "--store", str(store),
+                          "--no-validate"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert f"added {STEMS[2]}: 33 claims" in out.stdout and "the store holds as many quads as before" in out.stdout
 
 
 def test_an_edited_claim_replaces_exactly_its_graph(data_copy, tmp_path):
