@@ -12,6 +12,7 @@ atomically: a reader sees the article's old claims or its new ones, never half o
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -69,6 +70,83 @@ def _quad(q):
     return ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g))
 
 
+class _Canonical:
+    """Literals as the store keeps them.
+
+    Oxigraph stores typed literals by value: ``"24"^^xsd:nonNegativeInteger`` is kept (and read
+    back) as ``"24"^^xsd:integer``, ``"7700.0"^^xsd:decimal`` as ``"7700"``. Quads written to a
+    file next to the store must read the same, so each distinct typed or tagged literal goes
+    once through a scratch in-memory store (Oxigraph's own rules, not a copy of them); plain
+    strings, IRIs and blank nodes are kept as they are.
+    """
+
+    _NODE = ox.NamedNode("urn:kg:canonical")
+
+    def __init__(self):
+        self._scratch = ox.Store()
+        self._seen: dict = {}
+
+    def literal(self, term):
+        if term.language is None and term.datatype.value == _XSD_STRING:
+            return term
+        key = (term.value, term.language, term.datatype.value)
+        found = self._seen.get(key)
+        if found is None:
+            quad = ox.Quad(self._NODE, self._NODE, term)
+            self._scratch.add(quad)
+            found = next(iter(self._scratch)).object
+            self._scratch.clear()
+            self._seen[key] = found
+        return found
+
+    def quad(self, q):
+        quad = _quad(q)
+        if isinstance(quad.object, ox.Literal):
+            obj = self.literal(quad.object)
+            if obj is not quad.object:
+                return ox.Quad(quad.subject, quad.predicate, obj, quad.graph_name)
+        return quad
+
+
+def _chunks(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_PREFIX_LINES = re.compile(rb"\A(?:@prefix [^\n]*\n)+")
+
+
+def _graph_chunks(quads, size: int):
+    """Lists of about ``size`` distinct quads, cut only between graphs.
+
+    Each graph's quads must come together: repeats are found within the graph, and a chunk
+    never splits a graph (so a TriG chunk holds whole graph blocks).
+    """
+    batch, seen, graph, done = [], set(), None, set()
+    for quad in quads:
+        g = quad.graph_name
+        if g != graph:
+            if graph is not None:
+                done.add(graph)
+            if g in done:
+                raise ValueError(f"the quads of graph {g} do not come together")
+            graph, seen = g, set()
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if quad not in seen:
+            seen.add(quad)
+            batch.append(quad)
+    if batch:
+        yield batch
+
+
 class Store:
     """A quad store: in memory (``path=None``) or persistent in the directory ``path``.
 
@@ -117,12 +195,54 @@ class Store:
     def __len__(self) -> int:
         return len(self._store)
 
-    def add(self, quads) -> int:
-        """Add quads (rdflib-term tuples); returns how many were given."""
-        batch = [_quad(q) for q in quads]
-        self._store.extend(batch)
+    def add(self, quads, *, bulk: bool = False, write_to: dict | None = None,
+            chunk: int = 100_000) -> int:
+        """Add quads (rdflib-term tuples); returns how many were given.
+
+        By default the quads go in as one transaction: all of them or none. ``bulk=True``
+        streams them through Oxigraph's bulk loader in chunks of about ``chunk`` quads, so that
+        memory stays bounded whatever their number (measured: 589k quads in 20 s as one
+        transaction against 6 s in bulk); it is not atomic (a failure leaves part of them
+        written), so it is only for a store nobody reads yet, like a build's new generation.
+
+        ``write_to`` (bulk only) maps ``"nq"`` / ``"trig"`` to binary files that receive the same
+        quads, serialized chunk by chunk, far cheaper than dumping the store afterwards (which
+        reads every term back: 5.7 s against 0.4 s for 589k quads). Literals are written as the
+        store keeps them (:class:`_Canonical`). The quads of one graph must come together (a
+        graph seen again after another is an error); repeats within a graph are dropped, so the
+        files hold each quad once, as the store does, and the count returned is the number of
+        distinct quads.
+        """
+        if not bulk:
+            if write_to:
+                raise ValueError("write_to needs bulk=True")
+            batch = [_quad(q) for q in quads]
+            self._store.extend(batch)
+            self.version += 1
+            return len(batch)
         self.version += 1
-        return len(batch)
+        if not write_to:
+            total = 0
+            for batch in _chunks(map(_quad, quads), chunk):
+                self._store.bulk_extend(batch)
+                total += len(batch)
+            return total
+        unknown = set(write_to) - {"nq", "trig"}
+        if unknown:
+            raise ValueError(f"cannot stream to {', '.join(sorted(unknown))}: nq or trig")
+        total, first = 0, True
+        for batch in _graph_chunks(map(_Canonical().quad, quads), chunk):
+            self._store.bulk_extend(batch)
+            total += len(batch)
+            if "nq" in write_to:
+                write_to["nq"].write(ox.serialize(batch, format=ox.RdfFormat.N_QUADS))
+            if "trig" in write_to:
+                text = ox.serialize(batch, format=ox.RdfFormat.TRIG, prefixes=NAMESPACES)
+                if not first:  # the prefixes are declared once, at the top of the file
+                    text = _PREFIX_LINES.sub(b"", text, count=1)
+                write_to["trig"].write(text)
+            first = False
+        return total
 
     def load_file(self, path: Path | str, fmt: str = "nq") -> None:
         """Bulk-load an N-Quads or TriG file written by :meth:`dump`."""

@@ -114,8 +114,8 @@ def ontology_quads(path: Path | str):
     """The ontology file, as quads in its own graph (labels and definitions for queries).
 
     Its blank nodes (OWL lists and restrictions) are replaced by skolem IRIs derived from the
-    canonical form of the graph, so that every build writes byte-identical output and the graph
-    round-trips through any serialization exactly.
+    canonical form of the graph, and the triples come in a fixed order, so that every build
+    writes byte-identical output and the graph round-trips through any serialization exactly.
     """
     from rdflib import BNode, Graph
     from rdflib.compare import to_canonical_graph
@@ -126,8 +126,11 @@ def ontology_quads(path: Path | str):
     def skolem(term):
         return URIRef(genid + str(term)) if isinstance(term, BNode) else term
 
-    for s, p, o in canonical:
-        yield skolem(s), p, skolem(o), iris.ONTOLOGY_GRAPH
+    # sorted: a graph's iteration order is not stable, and a build writes its quads in order
+    triples = sorted(((skolem(s), p, skolem(o)) for s, p, o in canonical),
+                     key=lambda t: tuple(term.n3() for term in t))
+    for s, p, o in triples:
+        yield s, p, o, iris.ONTOLOGY_GRAPH
 
 
 def article_quads(article: Article, claim_set: ClaimSet | None, claims_file: str | None):
