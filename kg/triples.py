@@ -12,6 +12,7 @@ intermediate rdflib graph; :func:`to_dataset` wraps them in an ``rdflib.Dataset`
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Literal, URIRef
@@ -21,6 +22,27 @@ from .articles import Article
 from .claims import Claim, ClaimSet, Source
 from .entities import Registry
 from .vocab import FOAF, KG, NAMESPACES, OA, ORG, PROV, SDO, SEM, TIME
+
+
+class _Terms:
+    """A namespace whose terms, once looked up, are plain attributes.
+
+    An rdflib ``DefinedNamespace`` looks every ``KG.meeting`` up again through Python code (a
+    few hundred thousand lookups per 10k articles); here the first lookup goes through it (an
+    unknown term still raises) and the term is kept.
+    """
+
+    def __init__(self, namespace):
+        self._namespace = namespace
+
+    def __getattr__(self, name):
+        value = getattr(self._namespace, name)
+        setattr(self, name, value)
+        return value
+
+
+OWL, RDF, RDFS, SKOS, XSD = map(_Terms, (OWL, RDF, RDFS, SKOS, XSD))
+FOAF, KG, OA, ORG, PROV, SDO, SEM, TIME = map(_Terms, (FOAF, KG, OA, ORG, PROV, SDO, SEM, TIME))
 
 __all__ = ["entity_quads", "article_quads", "claim_quads", "ontology_quads", "to_dataset",
            "term_of", "CLASSES"]
@@ -73,8 +95,14 @@ def term_of(value) -> URIRef:
     return iris.entity(value.kind, value.key)
 
 
+@lru_cache(maxsize=65536)
 def _date(day) -> Literal:
     return Literal(day.isoformat(), datatype=XSD.date)
+
+
+@lru_cache(maxsize=65536)
+def _offset(n: int) -> Literal:
+    return Literal(str(n), datatype=XSD.nonNegativeInteger)
 
 
 def _timestamps(node, interval, g):
@@ -173,7 +201,12 @@ def article_quads(article: Article, claim_set: ClaimSet | None, claims_file: str
 
 def _activity(article: Article, claims_file: str | None) -> URIRef:
     # No wall-clock time goes into the graph: the same input must give an isomorphic graph.
-    return iris.activity(article.stem, article.sha256, claims_file or "", __version__)
+    return _activity_iri(article.stem, article.sha256, claims_file or "")
+
+
+@lru_cache(maxsize=256)
+def _activity_iri(stem: str, sha256: str, claims_file: str) -> URIRef:
+    return iris.activity(stem, sha256, claims_file, __version__)
 
 
 def claim_iri(claim: Claim) -> URIRef:
@@ -207,8 +240,8 @@ def _provenance(claim, article, g, claims_file):
     yield quote, OA.prefix, Literal(claim.prefix), g
     yield quote, OA.suffix, Literal(claim.suffix), g
     yield position, RDF.type, OA.TextPositionSelector, g
-    yield position, OA.start, Literal(str(claim.start), datatype=XSD.nonNegativeInteger), g
-    yield position, OA.end, Literal(str(claim.end), datatype=XSD.nonNegativeInteger), g
+    yield position, OA.start, _offset(claim.start), g
+    yield position, OA.end, _offset(claim.end), g
     for who in claim.according_to:
         yield g, KG.accordingTo, term_of(who), g
     if claim.date is not None:

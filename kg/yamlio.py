@@ -41,6 +41,10 @@ def _refuse(message, node):
 class _Checks:
     """The constructor rules shared by the pure-Python and the libyaml loaders."""
 
+    #: Whether the text has a backslash. Decoded UTF-8 holds no surrogate, so one can only come
+    #: from an escape (``"\\ud800"``); without a backslash no string needs searching.
+    _escapes = True
+
     def construct_object(self, node, deep=False):
         try:
             return super().construct_object(node, deep=deep)
@@ -49,7 +53,7 @@ class _Checks:
 
     def construct_yaml_str(self, node):
         value = super().construct_yaml_str(node)
-        if _SURROGATE.search(value):
+        if self._escapes and _SURROGATE.search(value):
             raise _refuse("text holds a lone surrogate (\\ud800-\\udfff), which is not a "
                           "character", node)
         return value
@@ -129,11 +133,13 @@ def _load(text: str):
     if _CLoader is None:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
     loader = _CLoader(text)
+    loader._escapes = "\\" in text
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        _refuse_aliases(node)
+        if "&" in text:  # no anchor (&name), no alias: an alias of nothing does not compose
+            _refuse_aliases(node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
