@@ -1,0 +1,256 @@
+"""Issue 5, growing past three articles: what keeps `kg add` and `kg build` fast must not change
+what they produce.
+
+`kg add` reads only its article (never a listing of the corpus) and looks names up in a cache of
+the registry kept beside the store; the build reads articles in worker processes and writes
+kg.trig / kg.nq from the stream it loads into the store. Each shortcut is checked here against
+the slow path it replaces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pyoxigraph as ox
+import pytest
+
+from kg import entities, pipeline
+from kg.entities import REGISTRY_CACHE, IndexedRegistry, cached_registry, load_registry
+from kg.errors import ArticleError, ClaimError, QuoteNotFound
+from kg.pipeline import add_article, build, corpus_quads, load_corpus, remove_article
+from kg.store import Store
+
+from .conftest import DATA
+
+STEMS = ("000_8613253b72fdd089", "003_ab256062c44c36be", "004_eeebe7db95067d8f")
+
+
+@pytest.fixture()
+def settled(monkeypatch):
+    """Files count as settled as soon as written. A registry whose files changed within the last
+    two seconds is deliberately not cached (a second change within the same timestamp tick would
+    go unseen); the tests that edit a file and cache it at once lift that."""
+    monkeypatch.setattr(entities, "_RACY_NS", 0)
+
+
+def _cross_article_dispute(data):
+    """Make one dispute name a claim of another article (``<stem>#<id>``)."""
+    path = data / "claims" / f"{STEMS[1]}.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "dispute: {target: nk-regrettable, relation: contradicts, by: the secretary of state}"
+    assert old in text
+    path.write_text(text.replace(old, old.replace("nk-regrettable",
+                                                  f"{STEMS[0]}#nk-regrettable")),
+                    encoding="utf-8")
+
+
+# --- the registry cache -------------------------------------------------------------------------
+
+def test_the_cached_registry_answers_as_the_registry_does(tmp_path, settled):
+    registry = load_registry(DATA / "entities", DATA / "wikidata.tsv")
+    first, save = cached_registry(DATA / "entities", DATA / "wikidata.tsv", tmp_path)
+    assert not isinstance(first, IndexedRegistry) and save is not None
+    save()
+    cached, save = cached_registry(DATA / "entities", DATA / "wikidata.tsv", tmp_path)
+    assert isinstance(cached, IndexedRegistry) and save is None
+    assert len(cached) == len(registry) and list(cached) == list(registry)
+    for ent in registry:
+        assert cached[ent.key] == ent
+        for name in ent.names:
+            assert cached.candidates(name) == registry.candidates(name), name
+    with pytest.raises(KeyError):
+        cached["no-such-key"]
+    for name, kinds in (("Pompeo", {"person"}), ("nobody at all", None), ("Kim", None)):
+        try:
+            expected = registry.resolve(name, kinds)
+        except Exception as exc:  # noqa: BLE001 - the same error, whichever it is
+            with pytest.raises(type(exc)) as caught:
+                cached.resolve(name, kinds)
+            assert str(caught.value) == str(exc)
+        else:
+            assert cached.resolve(name, kinds) == expected
+
+
+def test_a_changed_entity_file_is_read_again(data_copy, tmp_path, monkeypatch):
+    monkeypatch.setattr(entities, "_RACY_NS", 0)
+    _, save = cached_registry(data_copy / "entities", data_copy / "wikidata.tsv", tmp_path)
+    save()
+    path = data_copy / "entities" / "actors.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "aliases: [Pence, Vice President Mike Pence]",
+        "aliases: [Pence, Vice President Mike Pence, the vice president]"), encoding="utf-8")
+    monkeypatch.undo()
+    fresh, save = cached_registry(data_copy / "entities", data_copy / "wikidata.tsv", tmp_path)
+    assert not isinstance(fresh, IndexedRegistry)
+    assert save is None  # changed just now: used, not cached (it could change again unseen)
+    assert fresh.resolve("the vice president").key == "mike-pence"
+    monkeypatch.setattr(entities, "_RACY_NS", 0)
+    again, save = cached_registry(data_copy / "entities", data_copy / "wikidata.tsv", tmp_path)
+    assert not isinstance(again, IndexedRegistry) and save is not None
+    save()
+    cached, _ = cached_registry(data_copy / "entities", data_copy / "wikidata.tsv", tmp_path)
+    assert isinstance(cached, IndexedRegistry)
+    assert cached.resolve("the vice president").key == "mike-pence"
+
+
+def test_a_damaged_cache_is_ignored(tmp_path, settled):
+    (tmp_path / REGISTRY_CACHE).write_bytes(b"not a database at all")
+    registry, save = cached_registry(DATA / "entities", DATA / "wikidata.tsv", tmp_path)
+    assert not isinstance(registry, IndexedRegistry) and save is not None
+    save()
+    cached, _ = cached_registry(DATA / "entities", DATA / "wikidata.tsv", tmp_path)
+    assert isinstance(cached, IndexedRegistry) and len(cached) == len(registry)
+
+
+def test_add_after_a_build_reads_no_entity_file(data_copy, tmp_path, monkeypatch, settled):
+    build(data_copy, tmp_path, validate=False)
+    assert (tmp_path / REGISTRY_CACHE).is_file()
+    full = set(Store(tmp_path / "store", read_only=True).raw)
+    remove_article(STEMS[2], tmp_path / "store")
+
+    def refuse(*_args, **_kw):
+        raise AssertionError("the entity files were read")
+
+    monkeypatch.setattr(entities, "load_registry", refuse)
+    done = add_article(STEMS[2], data_copy, tmp_path / "store")
+    assert done["claims"] == 33 and done["store_change"] > 0
+    assert set(Store(tmp_path / "store", read_only=True).raw) == full
+
+
+# --- kg add reads only its own files ------------------------------------------------------------
+
+def test_add_never_lists_the_corpus(data_copy, tmp_path):
+    build(data_copy, tmp_path, validate=False)
+    # a stray claim file breaks a build, but an add of another article never looks at it
+    (data_copy / "claims" / "zz_stray.yaml").write_text("article: zz_stray\nclaims: []\n")
+    with pytest.raises(ClaimError, match="claim file has no article text"):
+        load_corpus(data_copy)
+    add_article(STEMS[0], data_copy, tmp_path / "store", validate=False)
+    # the article's own missing files are still named
+    with pytest.raises(ClaimError, match="zz_stray.yaml: claim file has no article text"):
+        add_article("zz_stray", data_copy, tmp_path / "store", validate=False)
+    with pytest.raises(ArticleError, match="no such article"):
+        add_article("zz_missing", data_copy, tmp_path / "store", validate=False)
+    with pytest.raises(ArticleError, match="no such article"):
+        add_article("../data/articles/" + STEMS[0], data_copy, tmp_path / "store")
+    (data_copy / "articles" / f"{STEMS[1]}.yaml").unlink()
+    with pytest.raises(ArticleError, match="no metadata file"):
+        add_article(STEMS[1], data_copy, tmp_path / "store", validate=False)
+
+
+def test_add_resolves_a_dispute_of_another_article(data_copy, tmp_path):
+    _cross_article_dispute(data_copy)
+    build(data_copy, tmp_path / "a", validate=False)
+    build(data_copy, tmp_path / "b", validate=False)
+    remove_article(STEMS[1], tmp_path / "b" / "store")
+    add_article(STEMS[1], data_copy, tmp_path / "b" / "store")
+    assert set(Store(tmp_path / "a" / "store", read_only=True).raw) == \
+        set(Store(tmp_path / "b" / "store", read_only=True).raw)
+    path = data_copy / "claims" / f"{STEMS[1]}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        f"{STEMS[0]}#nk-regrettable", f"{STEMS[0]}#no-such-claim"), encoding="utf-8")
+    with pytest.raises(ClaimError, match="names no claim"):
+        add_article(STEMS[1], data_copy, tmp_path / "b" / "store")
+
+
+# --- the build: parallel reading, streamed outputs ----------------------------------------------
+
+def _quads(corpus):
+    return {tuple(map(str, q)) for q in corpus_quads(corpus, validate=False)}
+
+
+def test_reading_in_workers_gives_the_same_corpus(data_copy, monkeypatch):
+    _cross_article_dispute(data_copy)
+    one = load_corpus(data_copy, workers=0)
+    monkeypatch.setattr(pipeline, "LOAD_BATCH", 1)
+    many = load_corpus(data_copy, workers=2)
+    assert list(many.articles) == list(one.articles) == sorted(STEMS)
+    assert many.articles == one.articles
+    assert _quads(many) == _quads(one)
+
+
+def test_a_worker_reports_the_broken_file(data_copy, monkeypatch):
+    path = data_copy / "claims" / f"{STEMS[2]}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "about 7,700 are still considered missing", "about 7,701 are still considered missing"),
+        encoding="utf-8")
+    monkeypatch.setattr(pipeline, "LOAD_BATCH", 1)
+    with pytest.raises(QuoteNotFound) as caught:
+        load_corpus(data_copy, workers=2)
+    assert caught.value.file == str(path) and caught.value.item == "unaccounted-7700"
+
+
+def test_a_parallel_build_writes_the_same_bytes(tmp_path, monkeypatch):
+    build(DATA, tmp_path / "one", validate=False, workers=0)
+    monkeypatch.setattr(pipeline, "LOAD_BATCH", 1)
+    build(DATA, tmp_path / "two", validate=False, workers=2)
+    for name in ("kg.nq", "kg.trig"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    one, two = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "two"))
+    assert {k: v for k, v in one.items() if k != "outputs"} == \
+        {k: v for k, v in two.items() if k != "outputs"}
+
+
+def test_written_files_hold_exactly_what_the_store_holds(data_copy, tmp_path):
+    """kg.nq and kg.trig are written from the stream, not dumped from the store: each quad
+    once (an alias given twice, an office held from one day to the same day), and every literal
+    as the store keeps it (xsd:nonNegativeInteger offsets are kept as xsd:integer)."""
+    path = data_copy / "entities" / "actors.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "aliases: [Pence, Vice President Mike Pence]",
+        "aliases: [Pence, Vice President Mike Pence, Pence]"), encoding="utf-8")
+    report = build(data_copy, tmp_path, validate=False)
+    store = set(Store(tmp_path / "store", read_only=True).raw)
+    nq = list(ox.parse(path=str(tmp_path / "kg.nq"), format=ox.RdfFormat.N_QUADS))
+    trig = list(ox.parse(path=str(tmp_path / "kg.trig"), format=ox.RdfFormat.TRIG))
+    assert len(nq) == len(set(nq)) == len(trig) == len(store) == report.triples
+    assert set(nq) == set(trig) == store
+    assert (tmp_path / "kg.trig").read_text(encoding="utf-8").count("@prefix kg:") == 1
+
+
+_KILLED_WHILE_READING = r"""
+import os, sys, time
+from kg import pipeline
+pipeline.LOAD_BATCH = 1
+real = pipeline._load_batch
+def slow(task):
+    os.write(1, f"{os.getpid()}\n".encode())
+    time.sleep(3)
+    return real(task)
+pipeline._load_batch = slow
+pipeline.build(sys.argv[1], sys.argv[2], validate=False, workers=2)
+"""
+
+
+def test_a_killed_build_leaves_no_reader_behind(tmp_path):
+    """kill -9 of a build while its worker processes read articles: they end with it (once the
+    batch in hand is read: a batch takes a fraction of a second, this one three)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_WHILE_READING, str(DATA),
+                             str(tmp_path / "out")], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        workers = {int(proc.stdout.readline()) for _ in range(2)}
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 30
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = {pid for pid in workers if _running(pid)}
+    assert not alive, f"worker processes {sorted(alive)} outlived the killed build"
+    assert not (tmp_path / "out" / "kg.nq").exists()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
