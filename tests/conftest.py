@@ -31,6 +31,20 @@ def seed_store(build_dir):
     return Store(build_dir / "store", read_only=True)
 
 
+@pytest.fixture(scope="session")
+def store_path(build_dir):
+    """The on-disk store of the seed build (for tests that open it themselves)."""
+    return build_dir / "store"
+
+
+@pytest.fixture(scope="session")
+def runaway_query():
+    """A four-way cartesian product over every graph, counted: no row comes out before it is
+    done, so only a time limit stops it."""
+    return ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g1 { ?a ?b ?c } GRAPH ?g2 { ?d ?e ?f } "
+            "GRAPH ?g3 { ?g ?h ?i } GRAPH ?g4 { ?j ?k ?l } }")
+
+
 @pytest.fixture()
 def data_copy(tmp_path):
     """A writable copy of data/, for tests that break or change it."""

@@ -22,15 +22,6 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 DATA = Path(__file__).resolve().parent.parent / "data"
 TIMEOUT = 1.5
 
-# Four-way cartesian product over every graph, counted: no row comes out before it is done.
-RUNAWAY = ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g1 { ?a ?b ?c } GRAPH ?g2 { ?d ?e ?f } "
-           "GRAPH ?g3 { ?g ?h ?i } GRAPH ?g4 { ?j ?k ?l } }")
-
-
-@pytest.fixture(scope="module")
-def store_path(build_dir):
-    return build_dir / "store"
-
 
 @pytest.fixture(scope="module")
 def runner(store_path):
@@ -82,12 +73,12 @@ def _alive(pid: int) -> bool:
 
 # --- time limit ---------------------------------------------------------------------------------
 
-def test_runaway_query_is_killed_and_the_pool_recovers(runner):
+def test_runaway_query_is_killed_and_the_pool_recovers(runner, runaway_query):
     assert runner.wait_idle()
     before = set(runner.worker_pids)
     started = time.monotonic()
     with pytest.raises(QueryTimeout, match="time limit"):
-        runner.select(RUNAWAY)
+        runner.select(runaway_query)
     assert time.monotonic() - started < TIMEOUT + 3
     # the next query is answered at once, by the other worker
     started = time.monotonic()

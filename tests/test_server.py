@@ -40,13 +40,6 @@ TRICKY_QUERY = ("SELECT ?plain ?lang ?typed ?iri ?unbound WHERE { "
                 f"BIND({json.dumps(TRICKY)} AS ?plain) BIND(\"chat\"@fr AS ?lang) "
                 "BIND(\"2018-06-12\"^^xsd:date AS ?typed) "
                 "BIND(<https://w3id.org/newskg/id/actor/x> AS ?iri) }")
-RUNAWAY = ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g1 { ?a ?b ?c } GRAPH ?g2 { ?d ?e ?f } "
-           "GRAPH ?g3 { ?g ?h ?i } GRAPH ?g4 { ?j ?k ?l } }")
-
-
-@pytest.fixture(scope="module")
-def store_path(build_dir):
-    return build_dir / "store"
 
 
 @pytest.fixture(scope="module")
@@ -507,10 +500,10 @@ def test_protocol_dataset_naming_a_graph_of_the_store(server):
 
 # --- limits -------------------------------------------------------------------------------------
 
-def test_runaway_query_times_out_and_the_server_keeps_answering(server):
+def test_runaway_query_times_out_and_the_server_keeps_answering(server, runaway_query):
     assert server.server.runner.wait_idle()
     started = time.monotonic()
-    reply = post_form(server, {"query": RUNAWAY})
+    reply = post_form(server, {"query": runaway_query})
     elapsed = time.monotonic() - started
     assert reply.status in (503, 504)
     assert "time limit" in reply.json()["error"]
