@@ -9,11 +9,14 @@ A named query is a ``.rq`` file in ``kg/queries/`` whose header declares it::
 
 Parameters are written ``$name`` in the query body and result variables ``?name``, so the
 parameters a query uses can be read off its text (``tests/test_queries.py`` checks they match the
-declaration). Values are always bound as RDF terms through Oxigraph's substitutions (SEP-0007,
-the equivalent of rdflib's ``initBindings``), never pasted into the text: a value containing
-``"} UNION {`` is just an odd name. An optional parameter left out is bound to ``kg:Any`` when
-the query tests it with ``$p = kg:Any`` (engines disagree on comparisons with unbound
-variables), and otherwise stays unbound, a free variable that matches anything.
+declaration). Values are always bound as RDF terms, never pasted into the text: each is written
+in its N-Triples form (escaped by Oxigraph) into a ``VALUES`` block that opens the query's WHERE
+group and every sub-SELECT using it, the standard form of rdflib's ``initBindings``. A value
+containing ``"} UNION {`` is just an odd name. Oxigraph's planner sees a ``VALUES`` constant,
+so a pattern on a parameter is an index lookup; values given through ``substitutions`` are bound
+only after planning (measured: a two-hop question 106 ms against 1.3 ms, ``docs/queries.md``).
+An optional parameter left out stays unbound, a free variable that matches anything; a query
+that still tests ``$p = kg:Any`` gets ``kg:Any`` instead.
 
 Names given for ``actor``/``entity`` parameters are resolved against the labels and aliases in the
 graph; an unknown or ambiguous name raises :class:`~kg.errors.UnknownEntity` /
@@ -33,7 +36,7 @@ import pyoxigraph as ox
 
 from . import iris
 from .errors import AmbiguousEntity, ParameterError, QueryError, UnknownEntity
-from .store import Store, from_ox
+from .store import Store, from_ox, to_ox
 from .vocab import NAMESPACES
 
 __all__ = ["Param", "NamedQuery", "QueryResult", "load_queries", "named_query", "run_named",
@@ -80,8 +83,21 @@ class NamedQuery:
 
     @property
     def sparql(self) -> str:
-        """The query as any SPARQL engine can take it: the project's prefixes, then the body."""
-        return PREFIXES + self.text
+        """The query with every optional parameter left out (see :meth:`sparql_for`)."""
+        return self.sparql_for(())
+
+    def sparql_for(self, given) -> str:
+        """The query as any SPARQL engine takes it, for the parameters named in ``given``: the
+        project's prefixes, then the body with its ``#+ if NAME`` blocks resolved.
+
+        A block ``#+ if NAME`` ... [``#+ else`` ...] ``#+ end`` keeps its first part when the
+        parameter ``NAME`` is given and its ``else`` part otherwise. Only the *presence* of a
+        parameter chooses the text; values never enter it (they are bound as ``VALUES``). Blocks
+        let a question start from its parameter when there is one (an index lookup) and list
+        everything when there is none, instead of one text that filters with
+        ``$p = kg:Any || ...``, which Oxigraph evaluates by scanning everything.
+        """
+        return PREFIXES + _resolve_blocks(self.text, set(given), self.path, self.name)
 
     @property
     def any_params(self) -> set[str]:
@@ -95,6 +111,33 @@ class NamedQuery:
         body = "\n".join(line for line in self.text.splitlines()
                          if not line.lstrip().startswith("#"))
         return set(_DOLLAR.findall(body))
+
+
+_BLOCK = re.compile(r"^\s*#\+\s*(if\s+([A-Za-z_]\w*)|else|end)\s*$")
+
+
+def _resolve_blocks(text: str, given: set[str], path=None, name=None) -> str:
+    out, stack = [], []            # stack of (keeping this part?, seen else?)
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
+        match = _BLOCK.match(line)
+        if match is None:
+            if all(keep for keep, _ in stack):
+                out.append(line)
+            continue
+        word = match.group(1).split()[0]
+        if word == "if":
+            stack.append((match.group(2) in given, False))
+        elif not stack or (word == "else" and stack[-1][1]):
+            raise QueryError(f"line {number}: '#+ {word}' without its '#+ if'", file=path,
+                             item=name)
+        elif word == "else":
+            stack[-1] = (not stack[-1][0], True)
+        else:
+            stack.pop()
+        out.append("\n")          # keep line numbers for error messages
+    if stack:
+        raise QueryError("a '#+ if' block is not closed by '#+ end'", file=path, item=name)
+    return "".join(out)
 
 
 @dataclass
@@ -125,6 +168,13 @@ def _parse_header(path: Path) -> NamedQuery:
                              f"with KIND in {', '.join(PARAM_KINDS)}", file=path, item=name)
         params.append(Param(match.group(1), match.group(2), bool(match.group(3)),
                             match.group(4)))
+    declared = {p.name for p in params}
+    for line in text.splitlines():
+        block = _BLOCK.match(line)
+        if block and block.group(2) and block.group(2) not in declared:
+            raise QueryError(f"'#+ if {block.group(2)}' names no declared parameter", file=path,
+                             item=name)
+    _resolve_blocks(text, set(), path, name)
     description = " ".join(meta.get("description", []))
     if not description:
         raise QueryError("a named query needs a '#+ description:' line", file=path, item=name)
@@ -317,6 +367,101 @@ def _execute(store: Store, text: str, substitutions=None, limit: int | None = No
     return QueryResult(vars=names, rows=rows, truncated=truncated)
 
 
+# --- binding parameters as VALUES -------------------------------------------------------------
+
+_LEXER = re.compile(r"""
+    (?P<comment>\#[^\n\r]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_\-]*(?::[A-Za-z0-9_\-.]*)?)
+  | (?P<space>\s+)
+  | (?P<punct>.)
+""", re.X | re.S)
+
+
+def _tokens(text: str):
+    """SPARQL text as (kind, token) pairs; concatenated, the tokens give back the text."""
+    for m in _LEXER.finditer(text):
+        yield m.lastgroup, m.group()
+
+
+def _where_braces(tokens: list[tuple[str, str]]) -> list[tuple[int, int]]:
+    """(index of the opening brace, index of the closing brace) of the WHERE group of the
+    query and of every sub-SELECT, outermost first."""
+    out = []
+    stack: list[tuple[int, int]] = []      # (index of '{', index in out or -1)
+    pending = None                         # a query form seen, its WHERE brace not yet
+    template = False                       # CONSTRUCT { template } comes before WHERE
+    parens = 0
+    for i, (kind, tok) in enumerate(tokens):
+        if kind == "word":
+            up = tok.upper()
+            if up in ("SELECT", "ASK", "DESCRIBE", "CONSTRUCT"):
+                pending = (up, parens)
+                template = up == "CONSTRUCT"
+            elif up == "WHERE" and pending is not None:
+                template = False
+        elif kind == "punct":
+            if tok == "(":
+                parens += 1
+            elif tok == ")":
+                parens -= 1
+            elif tok == "{":
+                slot = -1
+                if pending is not None and parens == pending[1]:
+                    if template:
+                        template = False       # the CONSTRUCT template: not a WHERE group
+                    else:
+                        out.append((i, -1))
+                        slot = len(out) - 1
+                        pending = None
+                stack.append((i, slot))
+            elif tok == "}":
+                if stack:
+                    _, slot = stack.pop()
+                    if slot >= 0:
+                        out[slot] = (out[slot][0], i)
+    return out
+
+
+def bind_values(text: str, bindings: dict) -> str:
+    """``text`` with ``$name`` written ``?name`` and each binding (variable name or
+    ``pyoxigraph.Variable`` -> pyoxigraph term) as a ``VALUES`` block opening the WHERE group
+    of the query and of every sub-SELECT that mentions the variable."""
+    values = {}
+    for var, term in bindings.items():
+        name = var.value if isinstance(var, ox.Variable) else str(var).lstrip("?$")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise QueryError(f"bad variable name {name!r}")
+        if not isinstance(term, (ox.NamedNode, ox.Literal)):
+            term = to_ox(term)
+            if not isinstance(term, (ox.NamedNode, ox.Literal)):
+                raise QueryError(f"cannot bind {name} to {term!r}")
+        values[name] = str(term)               # N-Triples form: escaped, never raw text
+    tokens = [(k, ("?" + t[1:]) if k == "var" and t.startswith("$") else t)
+              for k, t in _tokens(text)]
+    if not values:
+        return "".join(t for _, t in tokens)
+    groups = _where_braces(tokens)
+    if not groups:
+        raise QueryError("cannot find the query's WHERE group to bind parameters in")
+    inserts: dict[int, str] = {}
+    for n, (open_i, close_i) in enumerate(groups):
+        if n == 0:
+            used = set(values)             # the outermost group binds every parameter
+        else:
+            body = tokens[open_i:close_i if close_i >= 0 else len(tokens)]
+            used = {t[1:] for k, t in body if k == "var"} & set(values)
+        if used:
+            names = sorted(used)
+            inserts[open_i] = (" VALUES (" + " ".join("?" + v for v in names) + ") { ("
+                               + " ".join(values[v] for v in names) + ") }\n")
+    return "".join(t + inserts.get(i, "") for i, (_, t) in enumerate(tokens))
+
+
+
 def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
               limit: int | None = None) -> QueryResult:
     """Run the named query ``name`` with ``params`` (strings, resolved by each one's kind).
@@ -329,7 +474,8 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     """
     query = named_query(name)
     bindings = _bind(store, query, params or {})
-    return _execute(store, query.sparql, bindings, limit)
+    given = {v.value for v in bindings}
+    return _execute(store, bind_values(query.sparql_for(given), bindings), None, limit)
 
 
 class _HeldGraphs:

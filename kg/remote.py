@@ -49,7 +49,7 @@ from rdflib import BNode, Literal, URIRef
 
 from . import iris
 from .errors import QueryError, StoreError
-from .query import PREFIXES, NamedQuery, QueryResult, _bind, named_query
+from .query import PREFIXES, NamedQuery, QueryResult, _bind, _tokens, bind_values, named_query
 from .store import Store, from_ox, to_ox
 from .vocab import ID, PROV
 
@@ -434,98 +434,6 @@ def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch
 
 # --- named queries, remotely --------------------------------------------------------------------
 
-_LEXER = re.compile(r"""
-    (?P<comment>\#[^\n\r]*)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_\-]*(?::[A-Za-z0-9_\-.]*)?)
-  | (?P<space>\s+)
-  | (?P<punct>.)
-""", re.X | re.S)
-
-
-def _tokens(text: str):
-    """SPARQL text as (kind, token) pairs; concatenated, the tokens give back the text."""
-    for m in _LEXER.finditer(text):
-        yield m.lastgroup, m.group()
-
-
-def _where_braces(tokens: list[tuple[str, str]]) -> list[tuple[int, int]]:
-    """(index of the opening brace, index of the closing brace) of the WHERE group of the
-    query and of every sub-SELECT, outermost first."""
-    out = []
-    stack: list[tuple[int, int]] = []      # (index of '{', index in out or -1)
-    pending = None                         # a query form seen, its WHERE brace not yet
-    template = False                       # CONSTRUCT { template } comes before WHERE
-    parens = 0
-    for i, (kind, tok) in enumerate(tokens):
-        if kind == "word":
-            up = tok.upper()
-            if up in ("SELECT", "ASK", "DESCRIBE", "CONSTRUCT"):
-                pending = (up, parens)
-                template = up == "CONSTRUCT"
-            elif up == "WHERE" and pending is not None:
-                template = False
-        elif kind == "punct":
-            if tok == "(":
-                parens += 1
-            elif tok == ")":
-                parens -= 1
-            elif tok == "{":
-                slot = -1
-                if pending is not None and parens == pending[1]:
-                    if template:
-                        template = False       # the CONSTRUCT template: not a WHERE group
-                    else:
-                        out.append((i, -1))
-                        slot = len(out) - 1
-                        pending = None
-                stack.append((i, slot))
-            elif tok == "}":
-                if stack:
-                    _, slot = stack.pop()
-                    if slot >= 0:
-                        out[slot] = (out[slot][0], i)
-    return out
-
-
-def bind_values(text: str, bindings: dict) -> str:
-    """``text`` with ``$name`` written ``?name`` and each binding (variable name or
-    ``pyoxigraph.Variable`` -> pyoxigraph term) as a ``VALUES`` block opening the WHERE group
-    of the query and of every sub-SELECT that mentions the variable."""
-    values = {}
-    for var, term in bindings.items():
-        name = var.value if isinstance(var, ox.Variable) else str(var).lstrip("?$")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise QueryError(f"bad variable name {name!r}")
-        if not isinstance(term, (ox.NamedNode, ox.Literal)):
-            term = to_ox(term)
-            if not isinstance(term, (ox.NamedNode, ox.Literal)):
-                raise QueryError(f"cannot bind {name} to {term!r}")
-        values[name] = str(term)               # N-Triples form: escaped, never raw text
-    tokens = [(k, ("?" + t[1:]) if k == "var" and t.startswith("$") else t)
-              for k, t in _tokens(text)]
-    if not values:
-        return "".join(t for _, t in tokens)
-    groups = _where_braces(tokens)
-    if not groups:
-        raise QueryError("cannot find the query's WHERE group to bind parameters in")
-    inserts: dict[int, str] = {}
-    for n, (open_i, close_i) in enumerate(groups):
-        if n == 0:
-            used = set(values)             # the outermost group binds every parameter
-        else:
-            body = tokens[open_i:close_i if close_i >= 0 else len(tokens)]
-            used = {t[1:] for k, t in body if k == "var"} & set(values)
-        if used:
-            names = sorted(used)
-            inserts[open_i] = (" VALUES (" + " ".join("?" + v for v in names) + ") { ("
-                               + " ".join(values[v] for v in names) + ") }\n")
-    return "".join(t + inserts.get(i, "") for i, (_, t) in enumerate(tokens))
-
-
 _LABEL_GRAPH = ox.NamedNode(str(ID["graph/remote-labels"]))
 _LABELS = PREFIXES + """
 SELECT DISTINCT ?e ?p ?o WHERE {
@@ -547,11 +455,6 @@ def label_store(remote: RemoteStore) -> Store:
     return store
 
 
-def _sparql(query: NamedQuery) -> str:
-    """The named query as a server takes it: with the project's prefixes declared."""
-    return getattr(query, "sparql", None) or PREFIXES + query.text
-
-
 def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
                      params: dict[str, str] | None = None, *, local_store: Store | None = None,
                      limit: int | None = None) -> QueryResult:
@@ -571,7 +474,7 @@ def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
     query = name if isinstance(name, NamedQuery) else named_query(name)
     resolver = local_store if local_store is not None else label_store(remote)
     bindings = _bind(resolver, query, params or {})
-    text = bind_values(_sparql(query), bindings)
+    text = bind_values(query.sparql_for({v.value for v in bindings}), bindings)
     try:
         return remote.query(text, limit=limit)
     except RemoteError as exc:
