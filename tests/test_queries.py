@@ -172,11 +172,45 @@ def test_every_query_has_a_test_and_declares_exactly_what_it_uses():
     queries = load_queries()
     assert set(CHECKS) <= set(queries)
     for q in queries.values():
-        parseQuery(q.sparql)  # a second, independent SPARQL parser
-        ox.Store().query(q.sparql)  # and Oxigraph's
+        optional = [p.name for p in q.params if p.optional]
+        required = {p.name for p in q.params if not p.optional}
+        for mask in range(2 ** len(optional)):   # every choice of '#+ if NAME' blocks
+            given = required | {n for i, n in enumerate(optional) if mask >> i & 1}
+            text = q.sparql_for(given)
+            parseQuery(text)  # a second, independent SPARQL parser
+            ox.Store().query(text)  # and Oxigraph's
         declared = {p.name for p in q.params}
         assert declared == q.used_params, q.name
         assert q.description
+
+
+@pytest.mark.parametrize("body, problem", [
+    ("#+ if actor\n?s ?p ?o\n", "not closed"),
+    ("#+ end\n", "without its"),
+    ("#+ if actor\n#+ else\n#+ else\n#+ end\n", "without its"),
+    ("#+ if colour\n#+ end\n", "names no declared parameter"),
+])
+def test_a_broken_if_block_names_the_file(tmp_path, body, problem):
+    from kg.query import _parse_header
+
+    path = tmp_path / "broken.rq"
+    path.write_text("#+ name: broken\n#+ description: d\n#+ param: actor actor?  a\n"
+                    "SELECT * WHERE {\n" + body + "}\n")
+    with pytest.raises(QueryError, match=problem) as err:
+        _parse_header(path)
+    assert str(path) in str(err.value)
+
+
+def test_if_blocks_choose_text_by_presence_only(seed_store):
+    from kg.query import named_query
+
+    q = named_query("disputes")
+    assert "kg:disputedBy $by" in q.sparql_for({"by"})
+    assert "kg:disputedBy $by" not in q.sparql_for(set())
+    # the value never enters the text: it is bound as VALUES (same text for any actor)
+    hostile = "Kim\" } UNION { ?s ?p ?o"
+    with pytest.raises(UnknownEntity):
+        run_named(seed_store, "disputes", {"by": hostile})
 
 
 def test_every_row_can_show_its_evidence(seed_store):

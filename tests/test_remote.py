@@ -491,21 +491,6 @@ def test_bind_values_skips_construct_template_and_binds_subqueries():
         bind_values("DESCRIBE <http://e/x>", {"v": ox.Literal("1")})
 
 
-def test_bind_values_matches_substitution_on_every_named_query(seed):
-    """Locally too, VALUES binding answers what Oxigraph's substitution answers."""
-    for name, query in load_queries().items():
-        given = SAMPLES.get(name, {})
-        required = {p.name: given[p.name] for p in query.params
-                    if not p.optional and p.name in given}
-        for params in (given, required):
-            bindings = _bind(seed, query, params)
-            text = getattr(query, "sparql", PREFIXES + query.text)
-            fields = concat_fields(query.text)
-            want = as_multiset(_execute(seed, text, bindings), fields)
-            got = as_multiset(_execute(seed, bind_values(text, bindings)), fields)
-            assert got == want, (name, params)
-
-
 # --- errors -------------------------------------------------------------------------------------
 
 def test_wrong_password_names_url_and_status_not_credentials(virtuoso, pushed):
