@@ -898,8 +898,7 @@ _KIND_OF_TYPE = [  # most specific first
 def result_network(store: Store, result) -> nx.MultiDiGraph:
     """The answer of a query as a graph: the nodes each row names, linked in column order.
 
-    Every IRI a row binds (other than its claims and ``kg:Any``, the value of a parameter left
-    out) becomes a node with its label and kind; consecutive IRIs of a row are linked by an edge named after
+    Every IRI a row binds (other than its claims) becomes a node with its label and kind; consecutive IRIs of a row are linked by an edge named after
     the later column, carrying the row's claims, outlets and dates. This draws any question's
     answer without knowing its shape.
 
@@ -915,13 +914,12 @@ def result_network(store: Store, result) -> nx.MultiDiGraph:
     from .query import claims_of, describe, evidence
 
     skip = {"claim", "claims"}
-    any_iri = str(KG_NS) + "Any"
     graph = nx.MultiDiGraph()
     cited = {c for row in result.rows for c in claims_of(row)}
     facts = evidence(store, cited)
     for row in result.rows:
         nodes = [(v, str(row[v])) for v in result.vars if v not in skip
-                 and isinstance(row.get(v), URIRef) and str(row[v]) != any_iri]
+                 and isinstance(row.get(v), URIRef)]
         claims = sorted(c for c in claims_of(row) if c in facts)
         outlets = sorted({facts[c]["outlet"] for c in claims})
         dates = [row.get(v) for v in ("earliest", "latest")]

@@ -15,8 +15,8 @@ group and every sub-SELECT using it, the standard form of rdflib's ``initBinding
 containing ``"} UNION {`` is just an odd name. Oxigraph's planner sees a ``VALUES`` constant,
 so a pattern on a parameter is an index lookup; values given through ``substitutions`` are bound
 only after planning (measured: a two-hop question 106 ms against 1.3 ms, ``docs/queries.md``).
-An optional parameter left out stays unbound, a free variable that matches anything; a query
-that still tests ``$p = kg:Any`` gets ``kg:Any`` instead.
+An optional parameter left out stays unbound: a ``#+ if NAME`` block (see
+:meth:`NamedQuery.sparql_for`) gives the query's text without it.
 
 Names given for ``actor``/``entity`` parameters are resolved against the labels and aliases in the
 graph; an unknown or ambiguous name raises :class:`~kg.errors.UnknownEntity` /
@@ -62,7 +62,6 @@ PREFIXES = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in NAMESPACES.items())
 _HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*?)\s*$")
 _PARAM = re.compile(r"^(\w+)\s+(\w+)(\?)?\s*(.*)$")
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_ANY = ox.NamedNode(NAMESPACES["kg"] + "Any")
 
 
 @dataclass(frozen=True)
@@ -98,12 +97,6 @@ class NamedQuery:
         ``$p = kg:Any || ...``, which Oxigraph evaluates by scanning everything.
         """
         return PREFIXES + _resolve_blocks(self.text, set(given), self.path, self.name)
-
-    @property
-    def any_params(self) -> set[str]:
-        """Optional parameters the query tests with ``$p = kg:Any``: left out, they are bound
-        to ``kg:Any`` (an unbound variable compares differently on different engines)."""
-        return set(re.findall(r"\$([A-Za-z_]\w*)\s*=\s*kg:Any\b", self.text))
 
     @property
     def used_params(self) -> set[str]:
@@ -305,8 +298,6 @@ def _bind(store: Store, query: NamedQuery, values: dict[str, str]) -> dict:
             if not param.optional:
                 raise ParameterError(f"missing parameter '{param.name}' ({param.kind}): "
                                      f"{param.description}", item=query.name)
-            if param.name in query.any_params:
-                out[ox.Variable(param.name)] = _ANY
             continue
         item = f"{query.name} {param.name}"
         if param.kind in ("date",):

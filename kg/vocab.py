@@ -73,7 +73,6 @@ class KG(DefinedNamespace):
     Neutral: URIRef
     AgreementReached: URIRef
     NoAgreement: URIRef
-    Any: URIRef  # the value of an optional query parameter left out: "no restriction"
     MeetingStatus: URIRef
     AttendanceStatus: URIRef
     PledgeStatus: URIRef
