@@ -638,7 +638,7 @@ def phase_queries(a):
                 row.update(stats)
                 row["rows"] = len(result.rows)
                 if stats["warmup_ms"] < a["budget"] * 1e3 / 2:
-                    text = Q.bind_values(q.sparql_for({v.value for v in bindings}), bindings)
+                    text = q.bound(bindings)
                     sp, _ = measure(lambda: Q._execute(store, text),
                                     min(a["repeats"], stats["n"]), warmup=0,
                                     budget=a["budget"] / 2, tick=tick)

@@ -40,7 +40,7 @@ from .store import Store, from_ox, to_ox
 from .vocab import NAMESPACES
 
 __all__ = ["Param", "NamedQuery", "QueryResult", "load_queries", "named_query", "run_named",
-           "run_sparql", "resolve_name", "evidence", "claims_of", "describe", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
+           "run_sparql", "bind_values", "resolve_name", "evidence", "claims_of", "describe", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
@@ -98,6 +98,12 @@ class NamedQuery:
         """
         return PREFIXES + _resolve_blocks(self.text, set(given), self.path, self.name)
 
+    def bound(self, bindings: dict) -> str:
+        """The text to run for ``bindings`` (what :func:`_bind` returned): the blocks chosen
+        by which parameters are bound, and their values as ``VALUES`` (:func:`bind_values`)."""
+        given = {v.value if isinstance(v, ox.Variable) else str(v) for v in bindings}
+        return bind_values(self.sparql_for(given), bindings)
+
     @property
     def used_params(self) -> set[str]:
         """The ``$name`` variables the query body uses (comments excluded)."""
@@ -109,7 +115,9 @@ class NamedQuery:
 _BLOCK = re.compile(r"^\s*#\+\s*(if\s+([A-Za-z_]\w*)|else|end)\s*$")
 
 
-def _resolve_blocks(text: str, given: set[str], path=None, name=None) -> str:
+def _resolve_blocks(text: str, given: set[str], path=None, name=None, declared=None) -> str:
+    """``text`` with its ``#+ if`` blocks resolved for the parameters ``given``; with
+    ``declared``, an ``#+ if`` naming no declared parameter is refused too."""
     out, stack = [], []            # stack of (keeping this part?, seen else?)
     for number, line in enumerate(text.splitlines(keepends=True), 1):
         match = _BLOCK.match(line)
@@ -119,6 +127,9 @@ def _resolve_blocks(text: str, given: set[str], path=None, name=None) -> str:
             continue
         word = match.group(1).split()[0]
         if word == "if":
+            if declared is not None and match.group(2) not in declared:
+                raise QueryError(f"'#+ if {match.group(2)}' names no declared parameter",
+                                 file=path, item=name)
             stack.append((match.group(2) in given, False))
         elif not stack or (word == "else" and stack[-1][1]):
             raise QueryError(f"line {number}: '#+ {word}' without its '#+ if'", file=path,
@@ -161,13 +172,7 @@ def _parse_header(path: Path) -> NamedQuery:
                              f"with KIND in {', '.join(PARAM_KINDS)}", file=path, item=name)
         params.append(Param(match.group(1), match.group(2), bool(match.group(3)),
                             match.group(4)))
-    declared = {p.name for p in params}
-    for line in text.splitlines():
-        block = _BLOCK.match(line)
-        if block and block.group(2) and block.group(2) not in declared:
-            raise QueryError(f"'#+ if {block.group(2)}' names no declared parameter", file=path,
-                             item=name)
-    _resolve_blocks(text, set(), path, name)
+    _resolve_blocks(text, set(), path, name, declared={p.name for p in params})
     description = " ".join(meta.get("description", []))
     if not description:
         raise QueryError("a named query needs a '#+ description:' line", file=path, item=name)
@@ -465,8 +470,7 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     """
     query = named_query(name)
     bindings = _bind(store, query, params or {})
-    given = {v.value for v in bindings}
-    return _execute(store, bind_values(query.sparql_for(given), bindings), None, limit)
+    return _execute(store, query.bound(bindings), None, limit)
 
 
 class _HeldGraphs:
