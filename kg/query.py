@@ -40,7 +40,7 @@ from .store import Store, from_ox, to_ox
 from .vocab import NAMESPACES
 
 __all__ = ["Param", "NamedQuery", "QueryResult", "load_queries", "named_query", "run_named",
-           "run_sparql", "bind_values", "resolve_name", "evidence", "claims_of", "describe", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
+           "run_sparql", "bind_values", "without_lateral", "resolve_name", "evidence", "claims_of", "describe", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
@@ -85,9 +85,11 @@ class NamedQuery:
         """The query with every optional parameter left out (see :meth:`sparql_for`)."""
         return self.sparql_for(())
 
-    def sparql_for(self, given) -> str:
-        """The query as any SPARQL engine takes it, for the parameters named in ``given``: the
-        project's prefixes, then the body with its ``#+ if NAME`` blocks resolved.
+    def sparql_for(self, given, *, lateral: bool = True) -> str:
+        """The query for the parameters named in ``given``: the project's prefixes, then the
+        body with its ``#+ if NAME`` blocks resolved; with ``lateral=False``, its ``LATERAL``
+        groups spliced into their enclosing group (:func:`without_lateral`), for engines that
+        only know SPARQL 1.1 (Virtuoso, rdflib).
 
         A block ``#+ if NAME`` ... [``#+ else`` ...] ``#+ end`` keeps its first part when the
         parameter ``NAME`` is given and its ``else`` part otherwise. Only the *presence* of a
@@ -96,13 +98,15 @@ class NamedQuery:
         everything when there is none, instead of one text that filters with
         ``$p = kg:Any || ...``, which Oxigraph evaluates by scanning everything.
         """
-        return PREFIXES + _resolve_blocks(self.text, set(given), self.path, self.name)
+        text = PREFIXES + _resolve_blocks(self.text, set(given), self.path, self.name)
+        return text if lateral else without_lateral(text, path=self.path, name=self.name)
 
-    def bound(self, bindings: dict) -> str:
+    def bound(self, bindings: dict, *, lateral: bool = True) -> str:
         """The text to run for ``bindings`` (what :func:`_bind` returned): the blocks chosen
-        by which parameters are bound, and their values as ``VALUES`` (:func:`bind_values`)."""
+        by which parameters are bound, and their values as ``VALUES`` (:func:`bind_values`);
+        ``lateral`` as in :meth:`sparql_for`."""
         given = {v.value if isinstance(v, ox.Variable) else str(v) for v in bindings}
-        return bind_values(self.sparql_for(given), bindings)
+        return bind_values(self.sparql_for(given, lateral=lateral), bindings)
 
     @property
     def used_params(self) -> set[str]:
@@ -420,6 +424,56 @@ def _where_braces(tokens: list[tuple[str, str]]) -> list[tuple[int, int]]:
                     if slot >= 0:
                         out[slot] = (out[slot][0], i)
     return out
+
+
+def without_lateral(text: str, *, path=None, name=None) -> str:
+    """``text`` with every ``LATERAL { body }`` written ``. body .``: the group spliced into the
+    group that holds it, for an engine without ``LATERAL`` (SEP-0006, in SPARQL 1.2 drafts).
+
+    ``LATERAL`` tells Oxigraph to evaluate the group once per row of what precedes it, with the
+    row's values in place (an index lookup per row), where it would otherwise evaluate a
+    subquery, a ``UNION`` of joins or a many-pattern ``OPTIONAL`` on its own and hash-join the
+    result: a scan of the store. Spliced, the group means the same as long as it only joins
+    with what precedes it, which the named queries keep to (``docs/queries.md``);
+    ``tests/test_remote.py`` checks that Virtuoso, given the spliced text, agrees. The dots
+    keep triples on either side apart; one is left out where the grammar allows none (after
+    ``{`` or another dot).
+
+    >>> without_lateral("SELECT * { ?a ?b ?c LATERAL { OPTIONAL { ?c ?d ?e } } }")
+    'SELECT * { ?a ?b ?c .  OPTIONAL { ?c ?d ?e } . }'
+
+    Raises
+    ------
+    QueryError
+        A ``LATERAL`` not followed by a group, or a group left open.
+    """
+    tokens = list(_tokens(text))
+    marks: set[int] = set()                    # LATERAL and its braces: each becomes a dot
+    for i, (kind, tok) in enumerate(tokens):
+        if kind != "word" or tok.upper() != "LATERAL":
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j][0] in ("space", "comment"):
+            j += 1
+        if j == len(tokens) or tokens[j][1] != "{":
+            raise QueryError("LATERAL is not followed by a group { ... }", file=path, item=name)
+        depth = 0
+        for k in range(j, len(tokens)):
+            if tokens[k][0] == "punct" and tokens[k][1] in "{}":
+                depth += 1 if tokens[k][1] == "{" else -1
+                if depth == 0:
+                    break
+        else:
+            raise QueryError("a LATERAL group is not closed", file=path, item=name)
+        marks.update((i, j, k))
+    out, last = [], ""                         # last: the last token written, not space
+    for i, (kind, tok) in enumerate(tokens):
+        if i in marks:
+            tok = "" if last in ("{", ".", "") else "."
+        if tok and kind not in ("space", "comment"):
+            last = tok
+        out.append(tok)
+    return "".join(out)
 
 
 def bind_values(text: str, bindings: dict) -> str:

@@ -474,7 +474,7 @@ def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
     query = name if isinstance(name, NamedQuery) else named_query(name)
     resolver = local_store if local_store is not None else label_store(remote)
     bindings = _bind(resolver, query, params or {})
-    text = query.bound(bindings)
+    text = query.bound(bindings, lateral=False)     # LATERAL is SPARQL 1.2: not for every store
     try:
         return remote.query(text, limit=limit)
     except RemoteError as exc:

@@ -72,13 +72,21 @@ _CONCAT = ("; also Virtuoso 7.2 makes CONCAT(unbound, ...) a string, not an erro
 VIRTUOSO_FAILS: dict[tuple[str, str], str] = {}
 
 
+def _modes(query) -> list[str]:
+    """Every choice of optional parameters ('#+ if' blocks): "all", "required", or the
+    optional ones given, joined by '+'."""
+    optional = [p.name for p in query.params if p.optional]
+    modes = ["all"]
+    for mask in range(2 ** len(optional) - 2, -1, -1):
+        given = [n for i, n in enumerate(optional) if mask >> i & 1]
+        modes.append("+".join(given) if given else "required")
+    return modes
+
+
 def _cases():
     out = []
     for name, query in sorted(load_queries().items()):
-        modes = ["all"]
-        if any(p.optional for p in query.params):
-            modes.append("required")
-        for mode in modes:
+        for mode in _modes(query):
             reason = VIRTUOSO_FAILS.get((name, mode))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             out.append(pytest.param(name, mode, id=f"{name}-{mode}", marks=marks))
@@ -390,8 +398,9 @@ def test_named_query_matches_local(name, mode, remote, seed, pushed):
                     f"{sorted(declared)}: missing {sorted(missing)}, unknown {sorted(extra)}",
                     pytrace=False)
     params = dict(SAMPLES[name])
-    if mode == "required":
-        params = {p.name: params[p.name] for p in query.params if not p.optional}
+    if mode != "all":
+        keep = {p.name for p in query.params if not p.optional} | set(mode.split("+"))
+        params = {k: v for k, v in params.items() if k in keep}
 
     local = run_named(seed, name, params)
     if mode == "all":
