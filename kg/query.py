@@ -106,7 +106,9 @@ class NamedQuery:
         by which parameters are bound, and their values as ``VALUES`` (:func:`bind_values`);
         ``lateral`` as in :meth:`sparql_for`."""
         given = {v.value if isinstance(v, ox.Variable) else str(v) for v in bindings}
-        return bind_values(self.sparql_for(given, lateral=lateral), bindings)
+        text = bind_values(self.sparql_for(given), bindings)
+        # spliced after binding, so that a subquery inside LATERAL stays without VALUES
+        return text if lateral else without_lateral(text, path=self.path, name=self.name)
 
     @property
     def used_params(self) -> set[str]:
@@ -426,9 +428,33 @@ def _where_braces(tokens: list[tuple[str, str]]) -> list[tuple[int, int]]:
     return out
 
 
+def _lateral_groups(tokens, path=None, name=None) -> list[tuple[int, int, int]]:
+    """(index of LATERAL, of its opening brace, of its closing brace) for every LATERAL."""
+    groups = []
+    for i, (kind, tok) in enumerate(tokens):
+        if kind != "word" or tok.upper() != "LATERAL":
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j][0] in ("space", "comment"):
+            j += 1
+        if j == len(tokens) or tokens[j][1] != "{":
+            raise QueryError("LATERAL is not followed by a group { ... }", file=path, item=name)
+        depth = 0
+        for k in range(j, len(tokens)):
+            if tokens[k][0] == "punct" and tokens[k][1] in "{}":
+                depth += 1 if tokens[k][1] == "{" else -1
+                if depth == 0:
+                    break
+        else:
+            raise QueryError("a LATERAL group is not closed", file=path, item=name)
+        groups.append((i, j, k))
+    return groups
+
+
 def without_lateral(text: str, *, path=None, name=None) -> str:
     """``text`` with every ``LATERAL { body }`` written ``. body .``: the group spliced into the
-    group that holds it, for an engine without ``LATERAL`` (SEP-0006, in SPARQL 1.2 drafts).
+    group that holds it, for an engine without ``LATERAL`` (SEP-0006, in SPARQL 1.2 drafts);
+    ``LATERAL { SELECT ... }`` becomes ``. { SELECT ... }``.
 
     ``LATERAL`` tells Oxigraph to evaluate the group once per row of what precedes it, with the
     row's values in place (an index lookup per row), where it would otherwise evaluate a
@@ -448,24 +474,11 @@ def without_lateral(text: str, *, path=None, name=None) -> str:
         A ``LATERAL`` not followed by a group, or a group left open.
     """
     tokens = list(_tokens(text))
-    marks: set[int] = set()                    # LATERAL and its braces: each becomes a dot
-    for i, (kind, tok) in enumerate(tokens):
-        if kind != "word" or tok.upper() != "LATERAL":
-            continue
-        j = i + 1
-        while j < len(tokens) and tokens[j][0] in ("space", "comment"):
-            j += 1
-        if j == len(tokens) or tokens[j][1] != "{":
-            raise QueryError("LATERAL is not followed by a group { ... }", file=path, item=name)
-        depth = 0
-        for k in range(j, len(tokens)):
-            if tokens[k][0] == "punct" and tokens[k][1] in "{}":
-                depth += 1 if tokens[k][1] == "{" else -1
-                if depth == 0:
-                    break
-        else:
-            raise QueryError("a LATERAL group is not closed", file=path, item=name)
-        marks.update((i, j, k))
+    marks = set()
+    for i, j, k in _lateral_groups(tokens, path, name):
+        first = next((t for kind, t in tokens[j + 1:k] if kind not in ("space", "comment")), "")
+        # a subquery keeps its braces: { SELECT ... } joined is what LATERAL { SELECT ... } is
+        marks.update((i,) if first.upper() == "SELECT" else (i, j, k))
     out, last = [], ""                         # last: the last token written, not space
     for i, (kind, tok) in enumerate(tokens):
         if i in marks:
@@ -479,7 +492,9 @@ def without_lateral(text: str, *, path=None, name=None) -> str:
 def bind_values(text: str, bindings: dict) -> str:
     """``text`` with ``$name`` written ``?name`` and each binding (variable name or
     ``pyoxigraph.Variable`` -> pyoxigraph term) as a ``VALUES`` block opening the WHERE group
-    of the query and of every sub-SELECT that mentions the variable."""
+    of the query and of every sub-SELECT that mentions the variable, unless the sub-SELECT is
+    inside a ``LATERAL`` group: that one sees the values of its row already, and Oxigraph
+    refuses a ``LATERAL`` group that binds a variable its row binds."""
     values = {}
     for var, term in bindings.items():
         name = var.value if isinstance(var, ox.Variable) else str(var).lstrip("?$")
@@ -497,8 +512,11 @@ def bind_values(text: str, bindings: dict) -> str:
     groups = _where_braces(tokens)
     if not groups:
         raise QueryError("cannot find the query's WHERE group to bind parameters in")
+    lateral = [(j, k) for _, j, k in _lateral_groups(tokens)]
     inserts: dict[int, str] = {}
     for n, (open_i, close_i) in enumerate(groups):
+        if any(j < open_i < k for j, k in lateral):
+            continue                       # a LATERAL group gets the values of its row
         if n == 0:
             used = set(values)             # the outermost group binds every parameter
         else:

@@ -228,6 +228,23 @@ def test_without_lateral_splices_groups_and_leaves_strings_alone():
     parseQuery(without_lateral(text))
 
 
+def test_a_lateral_subquery_keeps_its_braces_and_gets_no_values_of_its_own():
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    from kg.query import bind_values, without_lateral
+
+    text = ("SELECT * { ?p a ?t LATERAL { SELECT ?p (COUNT(*) AS ?n) { ?s ?r ?p } GROUP BY ?p }"
+            " { SELECT ?p ?q { ?p ?q ?z } } }")
+    bound = bind_values(text, {"p": ox.NamedNode("http://example.org/p")})
+    # the outer group and the plain subquery are bound; the LATERAL one gets its row's ?p
+    assert bound.count("VALUES (?p)") == 2
+    assert "LATERAL { SELECT ?p (COUNT(*) AS ?n) { ?s" in bound
+    ox.Store().query(bound)
+    portable = without_lateral(bound)
+    assert ". { SELECT ?p (COUNT(*) AS ?n)" in portable
+    parseQuery(portable)
+
+
 def test_a_link_said_in_two_claims_does_not_repeat_rows(seed_store):
     """A question anchored on a parameter (statements about X, a timeline of X) lists each
     statement or event once per its own claim, however many claims link it to X."""
