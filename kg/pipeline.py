@@ -9,6 +9,7 @@ when everything succeeded, so a failed or killed build leaves the previous outpu
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from .claims import ClaimSet, link_disputes, load_claim_file
 from .entities import IndexedRegistry, Registry, cached_registry, load_registry
 from .errors import ArticleError, ClaimError, StoreBusy, StoreError
 from .fsio import write_atomic
-from .store import Store
+from .store import Encoded, Store, encode
 from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
@@ -71,6 +72,16 @@ def _text_path(data_dir: Path, stem: str) -> Path | None:
     return path if os.path.lexists(path) else None
 
 
+def _article_texts(data_dir: Path) -> dict[str, Path]:
+    """Every article's text file by stem; a claim file without its article is an error."""
+    texts = {p.stem: p for p in article_paths(data_dir / "articles")}
+    for claims_path in sorted((data_dir / "claims").glob("*.yaml")):
+        if claims_path.stem not in texts:
+            raise ClaimError("claim file has no article text (articles/<stem>.txt)",
+                             file=claims_path)
+    return texts
+
+
 def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = None, *,
                 registry: Registry | None = None, workers: int | None = 0) -> Corpus:
     """Read and check the registry, the articles and their claims.
@@ -90,11 +101,7 @@ def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = No
     if registry is None:
         registry = load_registry(data_dir / "entities", data_dir / "wikidata.tsv")
     if only is None:
-        texts = {p.stem: p for p in article_paths(data_dir / "articles")}
-        for claims_path in sorted((data_dir / "claims").glob("*.yaml")):
-            if claims_path.stem not in texts:
-                raise ClaimError("claim file has no article text (articles/<stem>.txt)",
-                                 file=claims_path)
+        texts = _article_texts(data_dir)
         wanted = sorted(texts)
     else:
         texts, wanted = {}, list(only)
@@ -146,22 +153,36 @@ def _load_in_workers(data_dir: Path, registry: Registry, stems: list[str], worke
     Each batch is an ``only`` load: a dispute naming an article of another batch reads that
     article's claims again, by stem, to resolve the reference.
     """
+    tasks = [(data_dir, stems[i:i + LOAD_BATCH]) for i in range(0, len(stems), LOAD_BATCH)]
+    articles, claim_sets = {}, {}
+    for part_articles, part_claims in _in_workers(_load_batch, tasks, data_dir, registry,
+                                                  workers):
+        articles.update(part_articles)
+        claim_sets.update(part_claims)
+    return articles, claim_sets
+
+
+def _in_workers(function, tasks: list, data_dir: Path, registry: Registry, workers: int):
+    """``function`` of each task, in order, computed by ``workers`` forked processes."""
+    with _pool(data_dir, registry, workers) as pool:
+        yield from pool.imap(function, tasks)
+
+
+@contextmanager
+def _pool(data_dir: Path, registry: Registry, workers: int):
+    """``workers`` forked processes that resolve names with ``registry`` (as
+    :data:`_WORKER_REGISTRY`); leaving ends them."""
     import multiprocessing
 
     global _WORKER_REGISTRY
     if isinstance(registry, IndexedRegistry):  # an SQLite connection is not shared by forks
         registry = load_registry(data_dir / "entities", data_dir / "wikidata.tsv")
-    tasks = [(data_dir, stems[i:i + LOAD_BATCH]) for i in range(0, len(stems), LOAD_BATCH)]
-    articles, claim_sets = {}, {}
     _WORKER_REGISTRY = registry
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for part_articles, part_claims in pool.imap(_load_batch, tasks):
-                articles.update(part_articles)
-                claim_sets.update(part_claims)
+            yield pool
     finally:
         _WORKER_REGISTRY = None
-    return articles, claim_sets
 
 
 def default_workers(articles: int) -> int:
@@ -188,22 +209,50 @@ def corpus_quads(corpus: Corpus, *, validate: bool = True, ontology: bool = True
     An article is validated with the registry entries it uses, not the whole registry, so the
     cost of validation follows the article's size.
     """
-    entities = list(entity_quads(corpus.registry))
-    yield from entities
+    yield from entity_quads(corpus.registry)
     if ontology:
         yield from ontology_quads(ONTOLOGY_PATH)
-    by_key: dict[str, list] = {}
-    if validate:
-        for quad in entities:
-            by_key.setdefault(str(quad[0]).rsplit("/", 1)[-1], []).append(quad)
-    del entities
     for stem in corpus.articles:
-        bundle = article_bundle(corpus, stem)
-        if validate:
-            used = [q for key in sorted(_entities_used(corpus, stem))
-                    for q in by_key.get(key, ())]
-            validate_quads(used + bundle, file=corpus.articles[stem].path, item=stem)
-        yield from bundle
+        yield from _checked_bundle(corpus, stem, validate)
+
+
+def _checked_bundle(corpus: Corpus, stem: str, validate: bool) -> list:
+    """:func:`article_bundle`, validated (when asked) with the registry entries it uses."""
+    bundle = article_bundle(corpus, stem)
+    if validate:
+        used = list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
+        validate_quads(used + bundle, file=corpus.articles[stem].path, item=stem)
+    return bundle
+
+
+def _encoded_batch(task) -> Encoded:
+    """A worker's share of a build: read and check a batch of articles, make their quads and
+    serialize them (see :func:`kg.store.encode`), so that the build's own process only loads
+    and writes bytes. Runs in a forked worker (the registry is :data:`_WORKER_REGISTRY`) or,
+    for a small corpus, in the build's process (the registry is given)."""
+    data_dir, stems, validate, registry = task
+    corpus = load_corpus(data_dir, only=stems, registry=registry or _WORKER_REGISTRY)
+    return encode(q for stem in stems for q in _checked_bundle(corpus, stem, validate))
+
+
+@contextmanager
+def _encoded_corpus(data_dir: Path, registry: Registry, stems: list[str], *, validate: bool,
+                    workers: int):
+    """An iterator of :class:`Encoded` parts of the whole corpus, in the order of
+    :func:`corpus_quads`: the registry and the ontology (with the TriG prefixes), then the
+    articles by batches of :data:`LOAD_BATCH`, made by ``workers`` forked processes (none: in
+    this one). The processes are forked on entering, before the caller opens a store or takes
+    a lock that they must not inherit, and end on leaving."""
+    head = encode(itertools.chain(entity_quads(registry), ontology_quads(ONTOLOGY_PATH)),
+                  prefixes=True)
+    batches = [stems[i:i + LOAD_BATCH] for i in range(0, len(stems), LOAD_BATCH)]
+    if workers <= 0 or len(batches) <= 1:
+        yield itertools.chain([head], (_encoded_batch((data_dir, b, validate, registry))
+                                       for b in batches))
+        return
+    tasks = [(data_dir, b, validate, None) for b in batches]
+    with _pool(data_dir, registry, workers) as pool:
+        yield itertools.chain([head], pool.imap(_encoded_batch, tasks))
 
 
 @dataclass
@@ -341,8 +390,10 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
     mix, whenever the build is stopped. The previous generation is kept (a running ``kg serve``
     may still read it); older ones and leftovers of killed builds are removed.
 
-    ``workers``: processes that read the articles (see :func:`load_corpus`); by default one per
-    CPU for a corpus of more than one batch. The outputs do not depend on it.
+    ``workers``: processes that read the articles and make and serialize their quads, by
+    batches of :data:`LOAD_BATCH` (see :func:`load_corpus`), while this process loads the
+    store; by default one per CPU for a corpus of more than one batch. The outputs do not
+    depend on it.
 
     Raises
     ------
@@ -353,8 +404,11 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
     out_dir, data_dir = Path(out_dir), Path(data_dir)
     registry, save_cache = cached_registry(data_dir / "entities", data_dir / "wikidata.tsv",
                                            out_dir, use_cache=False)
-    corpus = load_corpus(data_dir, registry=registry, workers=workers)
-    with exclusive(out_dir):
+    stems = sorted(_article_texts(data_dir))
+    if workers is None:
+        workers = default_workers(len(stems))
+    with _encoded_corpus(data_dir, registry, stems, validate=validate, workers=workers) as parts, \
+            exclusive(out_dir):
         _adopt_legacy(out_dir)
         current = _generation(out_dir)
         _clear_leftovers(out_dir, {current} if current else set())
@@ -365,10 +419,11 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
             # Nobody reads a new generation until it is published, and it is thrown away if
             # anything fails: the bulk loader's lack of atomicity is safe here, and its bounded
             # memory is needed (one transaction held every quad in memory: 13.7 GB at 100k
-            # articles). The two files are written from the same stream, not dumped afterwards.
+            # articles). The two files are written from the bytes the store loads, not dumped
+            # afterwards; the workers make and serialize the quads, this process only loads.
             with _new_files(gen, ("kg.trig", "kg.nq")) as files:
-                triples = store.add(corpus_quads(corpus, validate=validate), bulk=True,
-                                    write_to={"trig": files["kg.trig"], "nq": files["kg.nq"]})
+                triples = store.load_encoded(parts, write_to={"trig": files["kg.trig"],
+                                                              "nq": files["kg.nq"]})
             store.flush()
             report = summarize(store, triples=triples)
             del store  # close the store before it is published
