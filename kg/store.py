@@ -12,6 +12,7 @@ atomically: a reader sees the article's old claims or its new ones, never half o
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import threading
@@ -91,7 +92,7 @@ class _Canonical:
 
     _NODE = ox.NamedNode("urn:kg:canonical")
 
-    def __init__(self, limit: int = 200_000):
+    def __init__(self, limit: int = 100_000):
         self._scratch = ox.Store()
         self._seen: dict = {}
         self._by_id: dict = {}
@@ -193,8 +194,22 @@ def encode(quads, *, prefixes: bool = False) -> Encoded:
     :class:`_Canonical`); the quads of one graph must come together, and repeats within a graph
     are dropped.
     """
-    batch = next(_graph_chunks(map(_Canonical().quad, quads), float("inf")), [])
+    batch = next(_graph_chunks(map(_process_canonical().quad, quads), float("inf")), [])
     return encode_batch(batch, prefixes=prefixes)
+
+
+_CANONICAL: dict[int, _Canonical] = {}
+
+
+def _process_canonical() -> _Canonical:
+    """This process's converter, whose memories serve every batch it encodes (measured: a
+    fifth of the encoding time, most terms of a batch having been met in earlier ones). Keyed
+    by process: a forked worker makes its own rather than use a copy of its parent's."""
+    pid = os.getpid()
+    if pid not in _CANONICAL:
+        _CANONICAL.clear()
+        _CANONICAL[pid] = _Canonical()
+    return _CANONICAL[pid]
 
 
 def encode_batch(batch: list, *, prefixes: bool) -> Encoded:
