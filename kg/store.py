@@ -344,16 +344,19 @@ class Store:
                  enumerate(_graph_chunks(map(canonical.quad, quads), chunk)))
         return self.load_encoded(parts, write_to=write_to, chunk=chunk)
 
-    def load_encoded(self, parts, *, write_to: dict | None = None, chunk: int = 100_000) -> int:
+    def load_encoded(self, parts, *, write_to: dict | None = None, chunk: int = 100_000,
+                     max_chunk: int = 1_000_000) -> int:
         """Bulk-load :class:`Encoded` parts (see :func:`encode`); returns the quads loaded.
 
         Like ``add(bulk=True)``: not atomic, only for a store nobody reads yet. The parts are
         loaded by a background thread (Oxigraph releases the GIL while it loads), so that
-        making the next parts, here or in other processes, goes on meanwhile; they are joined
-        into loads of about ``chunk`` quads (one load per small part costs more CPU). Each
-        graph's quads must all be in one part. ``write_to`` maps ``"nq"`` / ``"trig"`` to binary
-        files that receive the parts' serializations in order; the first part carries the TriG
-        prefixes.
+        making the next parts, here or in other processes, goes on meanwhile. They are joined
+        into loads of ``chunk`` quads at first, each load twice the last, up to ``max_chunk``:
+        every load writes and ingests its own sorted files, and many small ones cost more
+        (measured on 5.85M quads: 146 CPU seconds in loads of 100k quads, 105 in loads of 1M),
+        while a small first load starts the loading early. Each graph's quads must all be in
+        one part. ``write_to`` maps ``"nq"`` / ``"trig"`` to binary files that receive the
+        parts' serializations in order; the first part carries the TriG prefixes.
         """
         unknown = set(write_to or ()) - {"nq", "trig"}
         if unknown:
@@ -370,7 +373,7 @@ class Store:
                 size += part.quads
                 if size >= chunk:
                     loader.put(b"".join(pending))
-                    pending, size = [], 0
+                    pending, size, chunk = [], 0, min(2 * chunk, max_chunk)
             if pending:
                 loader.put(b"".join(pending))
         finally:

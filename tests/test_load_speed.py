@@ -309,8 +309,23 @@ def test_a_failed_bulk_load_is_a_store_error(tmp_path):
     good = Encoded(b"<urn:a> <urn:b> <urn:c> <urn:g> .\n", b"", 1)
     bad = Encoded(b"<urn:a> <urn:b> not-a-term <urn:g> .\n", b"", 1)
     with pytest.raises(StoreError, match="bulk load failed") as caught:
-        store.load_encoded([good, bad, good, good], chunk=1)
+        store.load_encoded([good, bad, good, good], chunk=1, max_chunk=1)
     assert caught.value.file == str(tmp_path / "store")
+
+
+def test_growing_loads_load_every_part_once(tmp_path):
+    """Parts are joined into loads that double in size: whatever the cut, each quad is loaded
+    once and written once."""
+    import io
+
+    from kg.store import Encoded
+
+    lines = [f"<urn:s{i}> <urn:p> <urn:o> <urn:g{i // 3}> .\n".encode() for i in range(20)]
+    parts = [Encoded(line, line, 1) for line in lines]
+    store, nq = Store(tmp_path / "store"), io.BytesIO()
+    assert store.load_encoded(parts, write_to={"nq": nq}, chunk=1, max_chunk=4) == 20
+    assert nq.getvalue() == b"".join(lines)
+    assert set(store.raw) == set(ox.parse(b"".join(lines), format=ox.RdfFormat.N_QUADS))
 
 
 def test_encoding_converts_terms_as_one_by_one_conversion_does():
