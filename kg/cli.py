@@ -407,8 +407,9 @@ def push(endpoint, update_url, gsp_url, user, article, batch, no_prune, store_pa
                          password=os.environ.get("KG_REMOTE_PASSWORD"))
     report = run_push(_open(store_path), remote, article=article, batch=batch,
                       prune=not no_prune)
-    click.echo(f"pushed {report.graphs} graphs, {report.triples} triples in {report.requests} "
-               f"requests; dropped {report.dropped} stale graphs")
+    facts = f", and {report.facts} triples of fact nodes" if report.facts else ""
+    click.echo(f"pushed {report.graphs} graphs, {report.triples} triples{facts} in "
+               f"{report.requests} requests; dropped {report.dropped} stale graphs")
 
 
 def main():  # pragma: no cover - console entry point

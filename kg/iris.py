@@ -23,8 +23,8 @@ from .vocab import ID
 
 __all__ = [
     "entity", "article", "article_graph", "claim", "source", "participation", "membership",
-    "pledge_step", "statement", "figure", "interval", "instant", "activity", "ENTITIES_GRAPH",
-    "ONTOLOGY_GRAPH", "LOADER_AGENT", "digest", "slug", "normalize_text", "category",
+    "pledge_step", "statement", "figure", "interval", "instant", "activity", "fact",
+    "ENTITIES_GRAPH", "ONTOLOGY_GRAPH", "FACTS_GRAPH", "LOADER_AGENT", "digest", "slug", "normalize_text", "category",
 ]
 
 # Entity kinds grouped under one path segment each, so that an IRI survives a change of kind
@@ -40,6 +40,8 @@ _CATEGORY = {
 
 ENTITIES_GRAPH = ID["graph/entities"]
 ONTOLOGY_GRAPH = ID["graph/ontology"]
+#: Derived from the claim graphs (see :mod:`kg.derive`), never written by an article.
+FACTS_GRAPH = ID["graph/facts"]
 LOADER_AGENT = ID["agent/kg-loader"]
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
@@ -148,3 +150,15 @@ def instant(day) -> URIRef:
 def activity(stem: str, *fingerprints: str) -> URIRef:
     """The load of one article: the same inputs and loader give the same activity."""
     return ID[f"activity/load/{stem}/{digest(*fingerprints)}"]
+
+
+def fact(subject: str, predicate: str, obj: str) -> URIRef:
+    """The node standing for one reported triple, whichever claims report it.
+
+    The parts are the triple's terms in N-Triples form, as the store keeps them, so the same
+    triple always gets the same node.
+
+    >>> fact("<https://x/a>", "<https://x/p>", '"b"') == fact("<https://x/a>", "<https://x/p>", '"b"')
+    True
+    """
+    return ID[f"fact/{digest(subject, predicate, obj, length=20)}"]

@@ -23,7 +23,8 @@ from .claims import ClaimSet, link_disputes, load_claim_file
 from .entities import IndexedRegistry, Registry, cached_registry, load_registry
 from .errors import ArticleError, ClaimError, StoreBusy, StoreError
 from .fsio import write_atomic
-from .store import Encoded, Store, encode
+from . import derive
+from .store import Encoded, Store, canonical_quads, encode_batch
 from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
@@ -225,26 +226,30 @@ def _checked_bundle(corpus: Corpus, stem: str, validate: bool) -> list:
     return bundle
 
 
-def _encoded_batch(task) -> Encoded:
+def _encoded_batch(task) -> tuple[Encoded, dict]:
     """A worker's share of a build: read and check a batch of articles, make their quads and
     serialize them (see :func:`kg.store.encode`), so that the build's own process only loads
-    and writes bytes. Runs in a forked worker (the registry is :data:`_WORKER_REGISTRY`) or,
-    for a small corpus, in the build's process (the registry is given)."""
+    and writes bytes; with the outlets reporting each fact of the batch
+    (:func:`kg.derive.reports`). Runs in a forked worker (the registry is
+    :data:`_WORKER_REGISTRY`) or, for a small corpus, in the build's process (the registry is
+    given)."""
     data_dir, stems, validate, registry = task
     corpus = load_corpus(data_dir, only=stems, registry=registry or _WORKER_REGISTRY)
-    return encode(q for stem in stems for q in _checked_bundle(corpus, stem, validate))
+    batch = canonical_quads(q for stem in stems for q in _checked_bundle(corpus, stem, validate))
+    return encode_batch(batch, prefixes=False), derive.reports(batch)
 
 
 @contextmanager
 def _encoded_corpus(data_dir: Path, registry: Registry, stems: list[str], *, validate: bool,
                     workers: int):
-    """An iterator of :class:`Encoded` parts of the whole corpus, in the order of
-    :func:`corpus_quads`: the registry and the ontology (with the TriG prefixes), then the
-    articles by batches of :data:`LOAD_BATCH`, made by ``workers`` forked processes (none: in
-    this one). The processes are forked on entering, before the caller opens a store or takes
+    """An iterator of :class:`Encoded` parts of the whole corpus, each with the outlets reporting
+    its facts, in the order of :func:`corpus_quads`: the registry and the ontology (with the
+    TriG prefixes), then the articles by batches of :data:`LOAD_BATCH`, made by ``workers``
+    forked processes (none: in this one). The processes are forked on entering, before the caller opens a store or takes
     a lock that they must not inherit, and end on leaving."""
-    head = encode(itertools.chain(entity_quads(registry), ontology_quads(ONTOLOGY_PATH)),
-                  prefixes=True)
+    head = (encode_batch(canonical_quads(itertools.chain(entity_quads(registry),
+                                                         ontology_quads(ONTOLOGY_PATH))),
+                         prefixes=True), {})
     batches = [stems[i:i + LOAD_BATCH] for i in range(0, len(stems), LOAD_BATCH)]
     if workers <= 0 or len(batches) <= 1:
         yield itertools.chain([head], (_encoded_batch((data_dir, b, validate, registry))
@@ -421,9 +426,12 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
             # memory is needed (one transaction held every quad in memory: 13.7 GB at 100k
             # articles). The two files are written from the bytes the store loads, not dumped
             # afterwards; the workers make and serialize the quads, this process only loads.
+            # The facts' outlets are gathered as the parts go by; their nodes come last.
+            facts: dict = {}
             with _new_files(gen, ("kg.trig", "kg.nq")) as files:
-                triples = store.load_encoded(parts, write_to={"trig": files["kg.trig"],
-                                                              "nq": files["kg.nq"]})
+                write_to = {"trig": files["kg.trig"], "nq": files["kg.nq"]}
+                triples = store.load_encoded(_gathering(parts, facts), write_to=write_to)
+                triples += store.load_encoded(derive.encoded_facts(facts), write_to=write_to)
             store.flush()
             report = summarize(store, triples=triples)
             del store  # close the store before it is published
@@ -439,6 +447,13 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
         if save_cache is not None:
             save_cache()  # for `kg add`, which then need not read every entity file
         return report
+
+
+def _gathering(parts, facts: dict):
+    """The :class:`Encoded` parts of ``parts``, merging each one's facts into ``facts``."""
+    for part, found in parts:
+        derive.merge(facts, found)
+        yield part
 
 
 @contextmanager
@@ -511,7 +526,8 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
 
     The article's text, metadata and claims are read from ``data_dir`` and checked exactly as in
     a build; its old graphs are dropped and the new ones inserted in one atomic update, together
-    with the registry entries its claims use. Only this article's files are read (and those of
+    with the registry entries its claims use and the recount of the facts its claims assert
+    (:func:`kg.derive.replace_article`). Only this article's files are read (and those of
     articles its disputes name); names are looked up in the registry cache kept beside the
     store (``kg.entities.cached_registry``), which is rebuilt when an entity file changed. The
     cost does not grow with the corpus.
@@ -522,7 +538,8 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
         ``article`` (the stem), ``claims`` (its claims), ``quads`` (the quads it contributes,
         registry entries aside), ``graphs_added`` / ``graphs_removed`` (its graphs that are new
         / that went, an edited claim counting in both), ``store_change`` (how many quads the
-        store holds now minus before: the article's graphs and the registry entries it added).
+        store holds now minus before: the article's graphs, the registry entries it added and
+        the change in fact nodes, :mod:`kg.derive`).
 
     Raises
     ------
@@ -547,11 +564,11 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
         before = {str(g) for g in old if store.has_graph(g)}
         graphs = set(before) | {str(q[3]) for q in bundle}
         size = store.count_quads(graphs) + store.count_present(entities)
-        store.replace_graphs(old, entities + bundle)
+        facts = derive.replace_article(store, stem, bundle, also=entities)
         store.flush()
         after = set(map(str, store.graphs_of_article(stem)))
         change = (store.count_quads(graphs) + store.count_present(entities)
-                  - size)
+                  - size + facts)
     return {"article": stem, "claims": len(corpus.claim_sets[stem].claims)
             if stem in corpus.claim_sets else 0,
             "graphs_removed": len(before - after), "graphs_added": len(after - before),
@@ -568,7 +585,7 @@ def remove_article(stem: str, store_dir: Path | str = DEFAULT_OUT / "store") -> 
     """
     with exclusive(Path(store_dir).parent):
         store = Store(store_dir)
-        removed = store.remove_article(stem)
+        removed = derive.remove_article(store, stem)
         store.flush()
     if removed == 0:
         raise ArticleError("the store holds no such article", file=store_dir, item=stem)

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import RDF
 
 from . import iris
 from .errors import QueryError, StoreError
@@ -333,6 +334,7 @@ class PushReport:
     triples: int
     dropped: int = 0
     requests: int = 0
+    facts: int = 0  # quads of fact nodes sent again with one article's graphs (kg.derive)
 
 
 def _ntriples(quads) -> list[str]:
@@ -346,6 +348,46 @@ def _remote_article_graphs(remote: RemoteStore, stem: str) -> set[str]:
     return {str(r["g"]) for r in rows if isinstance(r["g"], URIRef)}
 
 
+_FACTS = ox.NamedNode(str(iris.FACTS_GRAPH))
+
+
+def _fact_nodes(store: Store, remote: RemoteStore, local: list[str], old: set[str]) -> set[str]:
+    """The fact nodes (:mod:`kg.derive`) that replacing the graphs ``old`` on ``remote`` by the
+    local graphs ``local`` may change: those of the triples the remote's graphs assert (found
+    there by value, so the remote's spelling of a literal does not matter) and those of the
+    local graphs' facts."""
+    from .derive import reports
+
+    raw = store.raw
+    nodes = {str(iris.fact(*key)) for key in reports(
+        [q for g in local for q in raw.quads_for_pattern(None, None, None, ox.NamedNode(g))])}
+    if old:
+        values = " ".join(str(ox.NamedNode(g)) for g in sorted(old))
+        rows = remote.select(
+            f"SELECT DISTINCT ?fact WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} "
+            f"GRAPH {_FACTS} {{ ?fact {ox.NamedNode(str(RDF.subject))} ?s ; "
+            f"{ox.NamedNode(str(RDF.predicate))} ?p ; {ox.NamedNode(str(RDF.object))} ?o }} }}").rows
+        nodes |= {str(r["fact"]) for r in rows if isinstance(r["fact"], URIRef)}
+    return nodes
+
+
+def _push_facts(store: Store, remote: RemoteStore, nodes: set[str], batch: int,
+                report: "PushReport") -> None:
+    """Replace the fact nodes ``nodes`` on ``remote`` by the local ones (gone if none)."""
+    raw, step = store.raw, max(1, batch)
+    ordered = sorted(nodes)
+    for i in range(0, len(ordered), step):
+        chunk = [ox.NamedNode(n) for n in ordered[i:i + step]]
+        ops = [f"DELETE WHERE {{ GRAPH {_FACTS} {{ {n} ?p ?o }} }}" for n in chunk]
+        quads = [q for n in chunk for q in raw.quads_for_pattern(n, None, None, _FACTS)]
+        if quads:
+            ops.append(f"INSERT DATA {{ GRAPH {_FACTS} {{\n" + "\n".join(_ntriples(quads))
+                       + "\n} }")
+        remote.update(" ;\n".join(ops))
+        report.requests += 1
+        report.facts += len(quads)
+
+
 def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch: int = 250,
          prune: bool = True) -> PushReport:
     """Replace named graphs on ``remote`` by those of ``store``: all of them, or one article's.
@@ -353,7 +395,8 @@ def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch
     Parameters
     ----------
     article : str, optional
-        The file stem of one article: only its graph and its claim graphs are replaced.
+        The file stem of one article: only its graph and its claim graphs are replaced, and the
+        fact nodes their triples have (:mod:`kg.derive`), here or there, are sent again.
     batch : int
         Triples per SPARQL Update request, and per ``INSERT DATA`` (a graph holding blank nodes
         is never split). Small requests are faster on Virtuoso, whose update compiler slows down
@@ -368,7 +411,8 @@ def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch
     Returns
     -------
     PushReport
-        ``graphs`` replaced and ``triples`` sent (triples in the default graph are not sent).
+        ``graphs`` replaced and ``triples`` sent (triples in the default graph are not sent);
+        for an article, ``facts``: the quads of the fact nodes sent again.
     """
     raw = store.raw
     if article is not None:
@@ -376,9 +420,11 @@ def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch
         local = [g for g in wanted if raw.contains_named_graph(ox.NamedNode(g))]
         stale = (_remote_article_graphs(remote, article) | {str(iris.article_graph(article))}
                  if prune else set()) - set(local)
+        facts = _fact_nodes(store, remote, local, set(local) | stale)
     else:
         local = sorted(g.value for g in raw.named_graphs() if isinstance(g, ox.NamedNode))
         stale = (remote.graphs(prefix=str(ID)) if prune else set()) - set(local)
+        facts = set()  # the facts graph is one of the graphs sent
 
     report = PushReport(graphs=0, triples=0)
     if remote.gsp_url is not None:
@@ -393,6 +439,7 @@ def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch
                                       for g in sorted(stale)))
             report.requests += 1
         report.dropped = len(stale)
+        _push_facts(store, remote, facts, batch, report)
         return report
 
     # SPARQL Update: each graph is dropped and re-inserted; its triples go in INSERT DATA
@@ -429,6 +476,7 @@ def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch
         report.triples += len(quads)
     flush()
     report.dropped = len(stale)
+    _push_facts(store, remote, facts, batch, report)
     return report
 
 

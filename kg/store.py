@@ -28,7 +28,8 @@ from .errors import StoreBusy, StoreError
 from .fsio import write_atomic
 from .vocab import NAMESPACES, PROV
 
-__all__ = ["Store", "Encoded", "encode", "encode_batch", "to_ox", "from_ox", "FORMATS"]
+__all__ = ["Store", "Encoded", "encode", "encode_batch", "canonical_quads", "to_ox", "from_ox",
+           "FORMATS"]
 
 FORMATS = {"trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS, "nt": ox.RdfFormat.N_TRIPLES,
            "ttl": ox.RdfFormat.TURTLE}
@@ -70,6 +71,8 @@ def from_ox(term):
 
 
 def _quad(q):
+    if isinstance(q, ox.Quad):
+        return q
     s, p, o, g = q
     return ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g))
 
@@ -194,8 +197,13 @@ def encode(quads, *, prefixes: bool = False) -> Encoded:
     :class:`_Canonical`); the quads of one graph must come together, and repeats within a graph
     are dropped.
     """
-    batch = next(_graph_chunks(map(_process_canonical().quad, quads), float("inf")), [])
-    return encode_batch(batch, prefixes=prefixes)
+    return encode_batch(canonical_quads(quads), prefixes=prefixes)
+
+
+def canonical_quads(quads) -> list:
+    """Quads (rdflib-term tuples) as distinct pyoxigraph quads, terms as the store keeps them
+    (see :class:`_Canonical`); the quads of one graph must come together."""
+    return next(_graph_chunks(map(_process_canonical().quad, quads), float("inf")), [])
 
 
 _CANONICAL: dict[int, _Canonical] = {}
@@ -407,9 +415,14 @@ class Store:
     def has_graph(self, graph) -> bool:
         return self._store.contains_named_graph(to_ox(graph))
 
-    def replace_graphs(self, drop, quads) -> None:
-        """Drop the named graphs ``drop`` and add ``quads``, as one atomic update."""
+    def replace_graphs(self, drop, quads, *, delete=()) -> None:
+        """Drop the named graphs ``drop``, delete the quads ``delete`` and add ``quads``, as one
+        atomic update. Quads are rdflib-term tuples or pyoxigraph quads."""
         parts = [f"DROP SILENT GRAPH <{g}>" for g in drop]
+        gone = " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}"
+                        for q in map(_quad, delete))
+        if gone:
+            parts.append(f"DELETE DATA {{ {gone} }}")
         body = " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}"
                         for q in map(_quad, quads))
         if body:
@@ -417,17 +430,6 @@ class Store:
         if parts:
             self._store.update(" ;\n".join(parts))
             self.version += 1
-
-    def replace_article(self, stem: str, quads) -> None:
-        """Replace everything one article contributed (its graph and its claims) by ``quads``."""
-        self.replace_graphs(self.graphs_of_article(stem), quads)
-
-    def remove_article(self, stem: str) -> int:
-        """Remove one article's graph and claim graphs; returns how many graphs went."""
-        graphs = self.graphs_of_article(stem)
-        present = [g for g in graphs if self.has_graph(g)]
-        self.replace_graphs(present, ())
-        return len(present)
 
     def quads(self, graph=None):
         """Every quad (as rdflib terms), optionally of one graph."""

@@ -115,6 +115,7 @@ class KG(DefinedNamespace):
     disputes: URIRef
     disputedBy: URIRef
     accordingTo: URIRef
+    outletCount: URIRef  # derived: fact node -> how many outlets report it (kg.derive)
     dateText: URIRef
     sha256: URIRef
     textFile: URIRef

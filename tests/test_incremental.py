@@ -10,6 +10,7 @@ import time
 import pytest
 import yaml
 
+from kg.derive import replace_article
 from kg.errors import QuoteNotFound, StoreBusy
 from kg.pipeline import add_article, build, load_corpus, remove_article
 from kg.store import Store
@@ -157,7 +158,7 @@ def test_per_process_caches_follow_changes_made_through_the_store(tmp_path):
     assert actor_network(store) is not None and "Mike Pence" not in {
         d["label"] for _n, d in before.nodes(data=True)}
     version = store.version
-    store.replace_article("004_eeebe7db95067d8f", article_bundle(corpus, "004_eeebe7db95067d8f"))
+    replace_article(store, "004_eeebe7db95067d8f", article_bundle(corpus, "004_eeebe7db95067d8f"))
     assert store.version > version
     after = actor_network(store)
     assert "Mike Pence" in {d["label"] for _n, d in after.nodes(data=True)}

@@ -15,6 +15,7 @@ from rdflib import RDF, RDFS, Literal, URIRef
 
 import kg.network as network
 from kg import iris
+from kg.derive import remove_article
 from kg.errors import AmbiguousEntity, QueryError, UnknownEntity
 from kg.network import (MEASURES, RELATIONS, actor_meeting_network, actor_network, centrality,
                         connecting_chains, edges_between, ego_network, restrict)
@@ -259,7 +260,7 @@ def test_cache_follows_changes_to_the_store(built):
     mem.load_file(built / "kg.nq", "nq")
     before = actor_network(mem)
     assert VOA in {o for *_, d in before.edges(data=True) for o in d["outlets"]}
-    mem.remove_article("000_8613253b72fdd089")
+    remove_article(mem, "000_8613253b72fdd089")
     after = actor_network(mem)
     assert VOA not in {o for *_, d in after.edges(data=True) for o in d["outlets"]}
 

@@ -21,6 +21,7 @@ import pytest
 from rdflib import BNode, Literal, URIRef
 
 from kg import iris
+from kg.derive import remove_article
 from kg.errors import ParameterError, QueryError, StoreError, UnknownEntity
 from kg.query import PREFIXES, _bind, _execute, _parse_header, load_queries, run_named
 from kg.remote import (PushReport, RemoteError, RemoteStore, bind_values, label_store, push,
@@ -311,6 +312,9 @@ def test_push_one_article_replaces_only_its_graphs(via, remote, gsp_remote, seed
         kept = [g for g in mine if g != gone]
         assert report.graphs == len(kept) and report.dropped == 1
         assert report.triples == sum(1 for g in kept for _ in local.quads(URIRef(g)))
+        assert report.facts > 0  # the fact nodes of the article's triples went along
+        assert remote_quads(remote, [str(iris.FACTS_GRAPH)]) == \
+            local_quads(local, [str(iris.FACTS_GRAPH)])
         assert remote.count([gone]) == 0
         assert remote_quads(remote, kept) == local_quads(local, kept)
         assert remote.count(theirs) == before_other       # the other article is untouched
@@ -326,7 +330,7 @@ def test_push_of_an_article_gone_locally_removes_it(remote, seed, pushed):
     local = Store()
     local.raw.extend(seed.raw.quads_for_pattern(None, None, None, None))
     graphs = seed.graphs_of_article(stem)
-    local.remove_article(stem)
+    remove_article(local, stem)
     try:
         report = push(local, remote, article=stem)
         assert report.graphs == 0 and report.dropped == len(graphs)
