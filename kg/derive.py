@@ -144,6 +144,10 @@ def _claim_article(raw: ox.Store, graph) -> ox.NamedNode | None:
     return None
 
 
+def _publishers(raw: ox.Store, article) -> set[str]:
+    return {str(q.object) for q in raw.quads_for_pattern(article, _PUBLISHER, None, None)}
+
+
 def _outlets_in_store(raw: ox.Store, terms: tuple, skip: set) -> set[str]:
     out: set[str] = set()
     for q in raw.quads_for_pattern(*terms, None):
@@ -152,7 +156,7 @@ def _outlets_in_store(raw: ox.Store, terms: tuple, skip: set) -> set[str]:
             continue
         article = _claim_article(raw, graph)
         if article is not None and _is_fact(q, graph):
-            out.update(str(p.object) for p in raw.quads_for_pattern(article, _PUBLISHER, None, None))
+            out |= _publishers(raw, article)
     return out
 
 
@@ -220,8 +224,7 @@ def rebuild(store: Store) -> int:
         if q.subject != claim or not isinstance(claim, ox.NamedNode):
             continue
         if article not in outlets:
-            outlets[article] = {str(p.object)
-                                for p in raw.quads_for_pattern(article, _PUBLISHER, None, None)}
+            outlets[article] = _publishers(raw, article)
         if not outlets[article]:
             continue
         for fq in raw.quads_for_pattern(None, None, None, claim):

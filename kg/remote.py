@@ -49,6 +49,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF
 
 from . import iris
+from .derive import reports
 from .errors import QueryError, StoreError
 from .query import PREFIXES, NamedQuery, QueryResult, _bind, _tokens, bind_values, named_query
 from .store import Store, from_ox, to_ox
@@ -356,8 +357,6 @@ def _fact_nodes(store: Store, remote: RemoteStore, local: list[str], old: set[st
     local graphs ``local`` may change: those of the triples the remote's graphs assert (found
     there by value, so the remote's spelling of a literal does not matter) and those of the
     local graphs' facts."""
-    from .derive import reports
-
     raw = store.raw
     nodes = {str(iris.fact(*key)) for key in reports(
         [q for g in local for q in raw.quads_for_pattern(None, None, None, ox.NamedNode(g))])}
