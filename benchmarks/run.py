@@ -418,7 +418,9 @@ def phase_build(a):
     T.wrap(P, "entity_quads", "quad generation (entities)", materialize=True)
     T.wrap(P, "ontology_quads", "quad generation (ontology)", materialize=True)
     T.wrap(P, "validate_quads", "SHACL validation")
-    T.wrap(P, "encode", "encode (total)")
+    T.wrap(P, "canonical_quads", "canonical_quads (total)")
+    T.wrap(P, "encode_batch", "serialization (encode_batch)")
+    T.wrap(P.derive, "reports", "fact reports (derive.reports)")
     T.wrap(S.Store, "load_encoded", "load_encoded (total)")
     T.wrap(S.Store, "flush", "flush")
     T.wrap(P, "summarize", "summarize (counts query)")
@@ -476,9 +478,11 @@ def phase_build(a):
             both.get("load_corpus (total)", 0.0) - yaml_t, 2),
         "quad generation": round(gen, 2),
         "SHACL validation": round(shacl, 2),
-        # in the build's own process (a small corpus) encode drives the reading as well
-        "term conversion + serialization": round(max(
-            0.0, both.get("encode (total)", 0.0) - gen - shacl), 2),
+        # canonical_quads drives the quad generation and validation of its batch
+        "term conversion": round(max(
+            0.0, both.get("canonical_quads (total)", 0.0) - gen - shacl), 2),
+        "serialization": round(both.get("serialization (encode_batch)", 0.0), 2),
+        "fact reports": round(both.get("fact reports (derive.reports)", 0.0), 2),
         "bulk load (background thread)": round(bulk, 2),
         "streaming into store and files (this process's wall)": sec.get(
             "load_encoded (total)", 0.0),
@@ -728,6 +732,12 @@ def phase_queries(a):
     return res
 
 
+def _events(prog: Path) -> list[dict]:
+    """The progress events written so far: whole lines only (the phase may be mid-write)."""
+    text = prog.read_text(encoding="utf-8")
+    return [json.loads(x) for x in text[:text.rfind("\n") + 1].splitlines() if x.strip()]
+
+
 def run_queries(a, work: Path, case_timeout: float) -> dict:
     """The queries phase under a watchdog: a single run of a case lasting over ``case_timeout``
     s is recorded as "> timeout" and the phase restarts at the next case (a query in progress
@@ -746,7 +756,7 @@ def run_queries(a, work: Path, case_timeout: float) -> dict:
         timed_out = None
         while proc.poll() is None:
             time.sleep(0.25)
-            events = [json.loads(x) for x in prog.read_text().splitlines() if x.strip()]
+            events = _events(prog)
             current = None
             for ev in events:
                 if ev["event"] == "header" and header is None:
@@ -760,7 +770,7 @@ def run_queries(a, work: Path, case_timeout: float) -> dict:
                 proc.kill()
                 proc.wait()
                 timed_out = current
-        events = [json.loads(x) for x in prog.read_text().splitlines() if x.strip()]
+        events = _events(prog)
         for ev in events:
             if ev["event"] == "header" and header is None:
                 header = ev
