@@ -26,6 +26,7 @@ graph; an unknown or ambiguous name raises :class:`~kg.errors.UnknownEntity` /
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ PARAM_KINDS = {
     "entity": None, "measure": "kg:Measure", "outlet": "schema:NewsMediaOrganization",
     "date": "xsd:date", "text": "xsd:string", "iri": "IRI", "int": "xsd:integer",
     "attendance": "kg:AttendanceStatus", "step": "kg:PledgeStatus",
+    # a text matched against the names of every actor: bound to all the actors it matches
+    "actors": "sem:Actor",
 }
 _ENUM_TERMS = {
     "attendance": {"expected": "Expected", "attended": "Attended", "absent": "Absent",
@@ -221,12 +224,15 @@ class _NameIndex:
         self.names: dict[str, set[str]] = {}
         self.types: dict[str, set[str]] = {}
         self.labels: dict[str, str] = {}
+        self.spelled: dict[str, set[str]] = {}       # lower-cased label or alias -> nodes
+        self._by_class: dict[str, list[tuple[str, str]]] = {}
         nodes = {}
         for row in store.raw.query(_LABELS):
             node = row["e"]
             e = node.value
             nodes[e] = node
             self.names.setdefault(name_key(row["name"].value), set()).add(e)
+            self.spelled.setdefault(row["name"].value.lower(), set()).add(e)
             self.labels.setdefault(e, row["name"].value)
         for e, node in nodes.items():
             if isinstance(node, ox.NamedNode):
@@ -237,6 +243,21 @@ class _NameIndex:
         # the IRI's last segment (the registry key) is a name too
         for e in list(self.types):
             self.names.setdefault(self.key(e.rsplit("/", 1)[-1]), set()).add(e)
+
+
+    def containing(self, text: str, cls: str | None) -> list[str]:
+        """The nodes of class ``cls`` (an IRI; None: any) with a label or alias containing
+        ``text``, ignoring case (SPARQL's ``CONTAINS(LCASE(?name), LCASE(text))``), sorted.
+
+        A scan of the names of that class, kept per class: a few thousand strings, where the
+        same filter in SPARQL reads every label in the store (0.4 s at 100k articles)."""
+        names = self._by_class.get(cls or "")
+        if names is None:
+            names = [(n, e) for n, es in self.spelled.items() for e in es
+                     if cls is None or cls in self.types.get(e, ())]
+            self._by_class[cls or ""] = names
+        needle = text.lower()
+        return sorted({e for n, e in names if needle in n})
 
 
 # Keyed weakly on the store (an id can be reused by a later store); rebuilt when its version moves.
@@ -324,6 +345,10 @@ def _bind(store: Store, query: NamedQuery, values: dict[str, str]) -> dict:
             term = ox.Literal(raw, datatype=ox.NamedNode(_expand("xsd:integer")))
         elif param.kind == "text":
             term = ox.Literal(raw)
+        elif param.kind == "actors":
+            # every match, as one VALUES row each; none matching gives no rows
+            term = tuple(ox.NamedNode(e) for e in
+                         _index(store).containing(raw, _expand(PARAM_KINDS[param.kind])))
         elif param.kind in _ENUM_TERMS:
             local = _ENUM_TERMS[param.kind].get(raw.lower())
             if local is None:
@@ -489,22 +514,34 @@ def without_lateral(text: str, *, path=None, name=None) -> str:
     return "".join(out)
 
 
+def _value_text(name: str, term) -> str:
+    """``term`` in N-Triples form (escaped, never raw text), for a ``VALUES`` block."""
+    if not isinstance(term, (ox.NamedNode, ox.Literal)):
+        term = to_ox(term)
+        if not isinstance(term, (ox.NamedNode, ox.Literal)):
+            raise QueryError(f"cannot bind {name} to {term!r}")
+    return str(term)
+
+
 def bind_values(text: str, bindings: dict) -> str:
     """``text`` with ``$name`` written ``?name`` and each binding (variable name or
-    ``pyoxigraph.Variable`` -> pyoxigraph term) as a ``VALUES`` block opening the WHERE group
-    of the query and of every sub-SELECT that mentions the variable, unless the sub-SELECT is
-    inside a ``LATERAL`` group: that one sees the values of its row already, and Oxigraph
-    refuses a ``LATERAL`` group that binds a variable its row binds."""
-    values = {}
+    ``pyoxigraph.Variable`` -> pyoxigraph term, or a tuple of terms: one row each) as a
+    ``VALUES`` block opening the WHERE group of the query and of every sub-SELECT that mentions
+    the variable, unless the sub-SELECT is inside a ``LATERAL`` group: that one sees the values
+    of its row already, and Oxigraph refuses a ``LATERAL`` group that binds a variable its row
+    binds.
+
+    >>> print(bind_values("SELECT * { ?s ?p $o }", {"o": (ox.Literal("a"), ox.Literal("b"))}))
+    SELECT * { VALUES (?o) { ("a") ("b") }
+     ?s ?p ?o }
+    """
+    values: dict[str, list[str]] = {}
     for var, term in bindings.items():
         name = var.value if isinstance(var, ox.Variable) else str(var).lstrip("?$")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise QueryError(f"bad variable name {name!r}")
-        if not isinstance(term, (ox.NamedNode, ox.Literal)):
-            term = to_ox(term)
-            if not isinstance(term, (ox.NamedNode, ox.Literal)):
-                raise QueryError(f"cannot bind {name} to {term!r}")
-        values[name] = str(term)               # N-Triples form: escaped, never raw text
+        terms = term if isinstance(term, (tuple, list)) else (term,)
+        values[name] = [_value_text(name, t) for t in terms]
     tokens = [(k, ("?" + t[1:]) if k == "var" and t.startswith("$") else t)
               for k, t in _tokens(text)]
     if not values:
@@ -524,8 +561,9 @@ def bind_values(text: str, bindings: dict) -> str:
             used = {t[1:] for k, t in body if k == "var"} & set(values)
         if used:
             names = sorted(used)
-            inserts[open_i] = (" VALUES (" + " ".join("?" + v for v in names) + ") { ("
-                               + " ".join(values[v] for v in names) + ") }\n")
+            rows = itertools.product(*(values[v] for v in names))
+            inserts[open_i] = (" VALUES (" + " ".join("?" + v for v in names) + ") { "
+                               + " ".join("(" + " ".join(r) + ")" for r in rows) + " }\n")
     return "".join(t + inserts.get(i, "") for i, (_, t) in enumerate(tokens))
 
 

@@ -152,6 +152,21 @@ def check_actors(store):
     assert len(everyone) >= 30
 
 
+def test_actors_by_text_is_every_actor_with_a_name_containing_it(seed_store):
+    """The `actors` kind: the name index's matches equal the same test over every actor's
+    label and aliases, as the full listing gives them."""
+    everyone = rows(seed_store, "actors")
+    for text in ("a", "KOREA", "u.s.", "jong", "zzz"):
+        want = {r["actor"] for r in everyone
+                if text.lower() in str(r["label"]).lower()
+                or any(text.lower() in alias.lower()
+                       for alias in str(r["aliases"] or "").split(" | ") if alias)}
+        got = rows(seed_store, "actors", name=text)
+        assert {r["actor"] for r in got} == want, text
+        assert [r for r in everyone if r["actor"] in want] == got, text  # same rows, same order
+    assert len(rows(seed_store, "actors", name="a")) > 10
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 
 

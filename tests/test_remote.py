@@ -500,6 +500,10 @@ def test_bind_values_skips_construct_template_and_binds_subqueries():
     ox.Store().query(out)
     # no bindings: only the $ -> ? rewrite
     assert bind_values("SELECT $x { ?s ?p $x }", {}) == "SELECT ?x { ?s ?p ?x }"
+    several = bind_values("SELECT $x { ?s ?p $x }",
+                          {"x": (ox.NamedNode("http://e/a"), ox.Literal('b" }'))})
+    assert several == 'SELECT ?x { VALUES (?x) { (<http://e/a>) ("b\\" }") }\n ?s ?p ?x }'
+    assert "VALUES (?x) {  }" in bind_values("SELECT $x { ?s ?p $x }", {"x": ()})
     with pytest.raises(QueryError):
         bind_values("DESCRIBE <http://e/x>", {"v": ox.Literal("1")})
 
