@@ -346,6 +346,8 @@ def open_store(a):
 def term_json(term):
     import pyoxigraph as ox
 
+    if isinstance(term, tuple):  # a parameter bound to several terms (kind "actors")
+        return {"terms": [term_json(t) for t in term]}
     if isinstance(term, ox.NamedNode):
         return {"iri": term.value}
     return {"literal": term.value, "datatype": term.datatype.value if term.datatype else None,
@@ -355,6 +357,8 @@ def term_json(term):
 def term_rdflib(d):
     from rdflib import Literal, URIRef
 
+    if "terms" in d:
+        return tuple(term_rdflib(t) for t in d["terms"])
     if "iri" in d:
         return URIRef(d["iri"])
     if d.get("lang"):
@@ -544,7 +548,7 @@ def phase_baseline(a):
     from rdflib import Dataset
 
     import kg.store as S
-    from kg.query import named_query
+    from kg.query import bind_values, named_query
     from kg.store import Store
 
     mem = Memory()
@@ -624,6 +628,10 @@ def phase_baseline(a):
         init = {k: term_rdflib(v) for k, v in case["bindings"].items()}
         # the '#+ if' blocks of the parameters given; LATERAL spliced (rdflib knows SPARQL 1.1)
         text = q.sparql_for(init, lateral=False)
+        # several terms for one parameter: one VALUES row each (initBindings binds one term)
+        several = {k: v for k, v in init.items() if isinstance(v, tuple)}
+        text = bind_values(text, several) if several else text
+        init = {k: v for k, v in init.items() if k not in several}
         times = []
         try:
             for _ in range(a["repeats"]):
