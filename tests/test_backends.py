@@ -22,7 +22,7 @@ from .conftest import DATA
 SAMPLES = {  # a parameter value per kind, from the seed data
     "actor": "North Korea", "meeting": "dmz-remains-talks", "pledge": "singapore-repatriation-pledge",
     "entity": "remains-repatriation", "measure": "us-unaccounted-korean-war", "date": "2018-07-12",
-    "text": "korea", "int": "2", "attendance": "absent", "outlet": "CBS News",
+    "text": "korea", "actors": "korea", "int": "2", "attendance": "absent", "outlet": "CBS News",
 }
 
 
