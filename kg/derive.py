@@ -7,7 +7,8 @@ of meetings, participations and statements are shared, see :mod:`kg.iris`), and 
 distinct outlets report it is its corroboration. Counting that per request visits every report:
 194 s for every fact of 100k articles. So each fact gets a node in :data:`FACTS_GRAPH`::
 
-    <fact> rdf:subject s ; rdf:predicate p ; rdf:object o ; kg:outletCount n .
+    <fact> rdf:subject s ; rdf:predicate p ; rdf:object o ; kg:outletCount n ;
+           prov:wasAttributedTo outlet1, outlet2 ...
 
 Its IRI is a digest of the triple (:func:`kg.iris.fact`), so loading the same claims again
 writes the same node. The nodes are made by a build from what its workers found
@@ -44,6 +45,7 @@ _SUBJECT = ox.NamedNode(str(RDF.subject))
 _PREDICATE = ox.NamedNode(str(RDF.predicate))
 _OBJECT = ox.NamedNode(str(RDF.object))
 _OUTLETS = ox.NamedNode(str(KG.outletCount))
+_ATTRIBUTED = ox.NamedNode(str(PROV.wasAttributedTo))
 _INTEGER = ox.NamedNode(str(XSD.integer))
 
 
@@ -105,19 +107,26 @@ def _terms(key: Key) -> tuple:
     return triple.subject, triple.predicate, triple.object
 
 
-def fact_quads(key: Key, outlets: int, terms: tuple | None = None) -> list[ox.Quad]:
-    """The four quads of one fact's node, reported by ``outlets`` outlets.
+def fact_quads(key: Key, outlets: set[str], terms: tuple | None = None) -> list[ox.Quad]:
+    """The quads of one fact's node, reported by ``outlets`` (IRIs in N-Triples form): its
+    triple, its outlet count and one ``prov:wasAttributedTo`` per outlet, so that a question
+    finds a fact's outlets without visiting each of its reports.
 
     Examples
     --------
-    >>> [str(q.predicate).rsplit("#")[-1] for q in fact_quads(("<https://x/a>", "<https://x/p>", '"b"'), 2)]
-    ['subject>', 'predicate>', 'object>', 'outletCount>']
+    >>> quads = fact_quads(("<https://x/a>", "<https://x/p>", '"b"'), {"<https://x/o1>", "<https://x/o2>"})
+    >>> [str(q.predicate).rsplit("#")[-1] for q in quads]
+    ['subject>', 'predicate>', 'object>', 'outletCount>', 'wasAttributedTo>', 'wasAttributedTo>']
+    >>> quads[3].object.value, quads[4].object.value
+    ('2', 'https://x/o1')
     """
     s, p, o = terms or _terms(key)
     node = ox.NamedNode(str(iris.fact(*key)))
     return [ox.Quad(node, _SUBJECT, s, _FACTS), ox.Quad(node, _PREDICATE, p, _FACTS),
             ox.Quad(node, _OBJECT, o, _FACTS),
-            ox.Quad(node, _OUTLETS, ox.Literal(str(outlets), datatype=_INTEGER), _FACTS)]
+            ox.Quad(node, _OUTLETS, ox.Literal(str(len(outlets)), datatype=_INTEGER), _FACTS)] + \
+        [ox.Quad(node, _ATTRIBUTED, ox.NamedNode(outlet[1:-1]), _FACTS)
+         for outlet in sorted(outlets)]
 
 
 def encoded_facts(found: dict[Key, set[str]], *, chunk: int = 50_000) -> Iterator[Encoded]:
@@ -132,6 +141,8 @@ def encoded_facts(found: dict[Key, set[str]], *, chunk: int = 50_000) -> Iterato
                          f"{node} {_PREDICATE} {key[1]} {_FACTS} .\n"
                          f"{node} {_OBJECT} {key[2]} {_FACTS} .\n"
                          f'{node} {_OUTLETS} "{len(found[key])}"^^{_INTEGER} {_FACTS} .\n')
+            lines.extend(f"{node} {_ATTRIBUTED} {outlet} {_FACTS} .\n"
+                         for outlet in sorted(found[key]))
         batch = list(ox.parse("".join(lines).encode(), format=ox.RdfFormat.N_QUADS))
         yield encode_batch(batch, prefixes=False)
 
@@ -184,7 +195,7 @@ def refresh(store: Store, drop, quads) -> tuple[list[ox.Quad], list[ox.Quad]]:
         outlets = _outlets_in_store(raw, terms, skip) | found.get(key, set())
         node = ox.NamedNode(str(iris.fact(*key)))
         old = set(raw.quads_for_pattern(node, None, None, _FACTS))
-        new = set(fact_quads(key, len(outlets), terms)) if outlets else set()
+        new = set(fact_quads(key, outlets, terms)) if outlets else set()
         delete.extend(old - new)
         insert.extend(new - old)
     return delete, insert
@@ -230,6 +241,6 @@ def rebuild(store: Store) -> int:
         for fq in raw.quads_for_pattern(None, None, None, claim):
             if _is_fact(fq, claim):
                 found.setdefault(_key(fq), set()).update(outlets[article])
-    quads = [q for key in sorted(found) for q in fact_quads(key, len(found[key]))]
+    quads = [q for key in sorted(found) for q in fact_quads(key, found[key])]
     store.replace_graphs([FACTS_GRAPH], quads)
     return len(found)

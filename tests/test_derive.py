@@ -31,6 +31,21 @@ SELECT ?s ?p ?o ?n WHERE { GRAPH <%s> {
   ?fact rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; kg:outletCount ?n } }""" % iris.FACTS_GRAPH
 
 
+_COUNTED_OUTLETS = _COUNTED.replace("(COUNT(DISTINCT ?outlet) AS ?n)", "?outlet").replace(
+    "GROUP BY ?s ?p ?o", "")
+_KEPT_OUTLETS = PREFIXES + """
+SELECT ?s ?p ?o ?outlet WHERE { GRAPH <%s> {
+  ?fact rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; prov:wasAttributedTo ?outlet } }""" % (
+    iris.FACTS_GRAPH)
+
+
+def outlets(store: Store, text: str) -> dict:
+    found: dict = {}
+    for r in store.raw.query(text):
+        found.setdefault((str(r[0]), str(r[1]), str(r[2])), set()).add(str(r[3]))
+    return found
+
+
 def counts(store: Store, text: str) -> dict:
     return {(str(r[0]), str(r[1]), str(r[2])): int(r[3].value) for r in store.raw.query(text)}
 
@@ -47,9 +62,11 @@ def test_every_reported_triple_has_its_outlet_count(seed_store):
     kept = counts(seed_store, _KEPT)
     assert kept == counts(seed_store, _COUNTED)
     assert len(kept) > 300 and max(kept.values()) == 3  # the three seed outlets
-    # one node per fact, four quads each, at the IRI its triple gives it
+    # one node per fact at the IRI its triple gives it: its triple, its count, and the very
+    # outlets counted (one prov:wasAttributedTo each)
     quads = set(seed_store.quads(iris.FACTS_GRAPH))
-    assert len(quads) == 4 * len(kept)
+    assert len(quads) == 4 * len(kept) + sum(kept.values())
+    assert outlets(seed_store, _KEPT_OUTLETS) == outlets(seed_store, _COUNTED_OUTLETS)
     assert {q[0] for q in quads} == {iris.fact(str(r[0]), str(r[1]), str(r[2]))
                                      for r in seed_store.raw.query(_KEPT)}
 
