@@ -913,3 +913,29 @@ def test_why_rdfxml_is_refused_pyoxigraph_expands_entities(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env={"RUST_BACKTRACE": "0", "PATH": ""})
     assert done.returncode != 0 and "parsed" not in done.stdout
+
+
+@pytest.mark.parametrize("grown,limit,whole", [(100, 1000, True), (100, 50, False)])
+def test_a_file_that_grows_after_stat_is_read_whole_or_refused(tmp_path, monkeypatch, grown,
+                                                                limit, whole):
+    """read_bounded sizes its read by stat(): a file longer by the time it is read is read to
+    its end when that is within the limit, and refused when it is over."""
+    import os
+
+    from kg.errors import InputError
+    from kg.fsio import read_bounded
+
+    path = tmp_path / "growing.yaml"
+    path.write_bytes(b"x" * grown)
+    real_stat = Path.stat
+
+    def stale_stat(self, *a, **k):  # what stat() said before the file grew to `grown` bytes
+        info = real_stat(self, *a, **k)
+        return os.stat_result(info[:6] + (10,) + info[7:]) if self == path else info
+
+    monkeypatch.setattr(Path, "stat", stale_stat)
+    if whole:
+        assert read_bounded(path, limit, InputError) == b"x" * grown
+    else:
+        with pytest.raises(InputError, match="growing.yaml: file is over the 50-byte limit"):
+            read_bounded(path, limit, InputError)
