@@ -25,6 +25,7 @@ graph; an unknown or ambiguous name raises :class:`~kg.errors.UnknownEntity` /
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import re
@@ -225,7 +226,7 @@ class _NameIndex:
         self.types: dict[str, set[str]] = {}
         self.labels: dict[str, str] = {}
         self.spelled: dict[str, set[str]] = {}       # lower-cased label or alias -> nodes
-        self._by_class: dict[str, list[tuple[str, str]]] = {}
+        self._by_class: dict[str, tuple] = {}
         nodes = {}
         for row in store.raw.query(_LABELS):
             node = row["e"]
@@ -249,15 +250,33 @@ class _NameIndex:
         """The nodes of class ``cls`` (an IRI; None: any) with a label or alias containing
         ``text``, ignoring case (SPARQL's ``CONTAINS(LCASE(?name), LCASE(text))``), sorted.
 
-        A scan of the names of that class, kept per class: a few thousand strings, where the
-        same filter in SPARQL reads every label in the store (0.4 s at 100k articles)."""
-        names = self._by_class.get(cls or "")
-        if names is None:
-            names = [(n, e) for n, es in self.spelled.items() for e in es
-                     if cls is None or cls in self.types.get(e, ())]
-            self._by_class[cls or ""] = names
+        The names of that class are kept per class as one string, which ``str.find`` searches
+        in C; each hit is mapped to its name by bisection. The same filter in SPARQL reads
+        every label in the store (0.4 s at 100k articles); a Python test per name took 3.5 ms
+        over the 30k actor names there."""
+        found = self._by_class.get(cls or "")
+        if found is None:
+            names = sorted((n, e) for n, es in self.spelled.items() for e in es
+                           if cls is None or cls in self.types.get(e, ()))
+            starts, at = [], 0
+            for n, _e in names:
+                starts.append(at)
+                at += len(n) + 1
+            found = ("\0".join(n for n, _e in names), starts, [e for _n, e in names], names)
+            self._by_class[cls or ""] = found
+        joined, starts, owners, names = found
         needle = text.lower()
-        return sorted({e for n, e in names if needle in n})
+        if not names:
+            return []
+        if "\0" in needle:  # the separator: tested name by name
+            return sorted({e for n, e in names if needle in n})
+        hits, at = set(), joined.find(needle)
+        while at >= 0:
+            i = bisect.bisect_right(starts, at) - 1
+            hits.add(owners[i])
+            # on from the next name: a second hit in this one adds nothing
+            at = joined.find(needle, starts[i + 1]) if i + 1 < len(starts) else -1
+        return sorted(hits)
 
 
 # Keyed weakly on the store (an id can be reused by a later store); rebuilt when its version moves.

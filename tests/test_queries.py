@@ -8,9 +8,12 @@ import sys
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg.errors import AmbiguousEntity, ParameterError, QueryError, UnknownEntity, UnsafeQuery
-from kg.query import claims_of, evidence, load_queries, resolve_name, run_named, run_sparql
+from kg.query import (_NameIndex, claims_of, evidence, load_queries, resolve_name, run_named,
+                      run_sparql)
 
 from .conftest import DATA
 
@@ -165,6 +168,25 @@ def test_actors_by_text_is_every_actor_with_a_name_containing_it(seed_store):
         assert {r["actor"] for r in got} == want, text
         assert [r for r in everyone if r["actor"] in want] == got, text  # same rows, same order
     assert len(rows(seed_store, "actors", name="a")) > 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(names=st.lists(st.tuples(st.text(alphabet="abK \0é", max_size=6), st.sampled_from("xyz"),
+                                st.booleans()), max_size=12),
+       needle=st.text(alphabet="abk \0É", max_size=3))
+def test_name_index_search_is_a_contains_test_on_every_name(names, needle):
+    """The index's search (one string searched with str.find) finds what testing every name
+    would, for any names and text, separators and empty text included."""
+    index = _NameIndex.__new__(_NameIndex)
+    index.spelled, index.types, index._by_class = {}, {}, {}
+    for name, node, actor in names:
+        index.spelled.setdefault(name.lower(), set()).add(node)
+        if actor:
+            index.types.setdefault(node, set()).add("A")
+    for cls in ("A", None):
+        want = sorted({e for n, es in index.spelled.items() for e in es
+                       if needle.lower() in n and (cls is None or cls in index.types.get(e, ()))})
+        assert index.containing(needle, cls) == want
 
 
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
