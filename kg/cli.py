@@ -283,6 +283,18 @@ def remove(stem, store_path):
 
 
 @cli.command()
+@_STORE_RW
+@_clean_errors
+def optimize(store_path):
+    """Compact the store on disk: run it after many `kg add` / `kg remove` (each leaves files
+    that every later question also reads; `kg build` compacts its new store itself)."""
+    from .pipeline import optimize as run_optimize
+
+    run_optimize(store_path)
+    click.echo(f"compacted {store_path}")
+
+
+@cli.command()
 @_STORE
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("build"), show_default=True, help="Where to write the files.")

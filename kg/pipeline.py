@@ -29,7 +29,7 @@ from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
-           "summarize", "add_article", "remove_article", "export", "exclusive", "OUTPUT_NAMES",
+           "summarize", "add_article", "remove_article", "optimize", "export", "exclusive", "OUTPUT_NAMES",
            "ONTOLOGY_PATH", "LOAD_BATCH", "default_workers",
            "DEFAULT_DATA", "DEFAULT_OUT"]
 
@@ -433,6 +433,7 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
                 triples = store.load_encoded(_gathering(parts, facts), write_to=write_to)
                 triples += store.load_encoded(derive.encoded_facts(facts), write_to=write_to)
             store.flush()
+            store.optimize()  # the loads leave many files; compacted, lookups are ~2x faster
             report = summarize(store, triples=triples)
             del store  # close the store before it is published
             report.outputs = [str(out_dir / n) for n in OUTPUT_NAMES]
@@ -590,6 +591,26 @@ def remove_article(stem: str, store_dir: Path | str = DEFAULT_OUT / "store") -> 
     if removed == 0:
         raise ArticleError("the store holds no such article", file=store_dir, item=stem)
     return removed
+
+
+def optimize(store_dir: Path | str = DEFAULT_OUT / "store") -> None:
+    """Compact a persistent store (see :meth:`kg.store.Store.optimize`). Each ``kg add`` or
+    ``kg remove`` leaves files that every later lookup also reads (ten adds at 100k articles
+    made questions about twice as slow); this folds them in. Takes the store's lock, like an
+    add, so it never runs alongside one.
+
+    Raises
+    ------
+    StoreBusy
+        A build, add or remove is running.
+    StoreError
+        ``store_dir`` is not a store.
+    """
+    store_dir = Path(store_dir)
+    if not (store_dir / "CURRENT").exists():
+        raise StoreError("no store here (build one first)", file=store_dir)
+    with exclusive(store_dir.parent):
+        Store(store_dir).optimize()
 
 
 def export(store_dir: Path | str = DEFAULT_OUT / "store", out_dir: Path | str = DEFAULT_OUT

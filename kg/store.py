@@ -446,3 +446,14 @@ class Store:
     def flush(self) -> None:
         if self.path is not None:
             self._store.flush()
+
+    def optimize(self) -> None:
+        """Compact the store on disk (RocksDB's full compaction, through Oxigraph), so that a
+        lookup reads one sorted file per level instead of every file a load or update left.
+
+        Measured at 100k articles (8.05M quads): 24 s, after which a meeting's corroboration
+        took 3.8 ms instead of 7.8 right after the build, and 14 ms after ten ``kg add``.
+        """
+        if self.path is not None:
+            self._store.optimize()
+            self.version += 1

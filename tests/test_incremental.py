@@ -123,6 +123,22 @@ def test_remove_unknown_article_is_an_error(tmp_path):
     assert out.returncode == 1 and "999_nope: the store holds no such article" in out.stderr
 
 
+def test_optimize_compacts_without_changing_what_the_store_holds(tmp_path):
+    build(DATA, tmp_path, validate=False)
+    store = tmp_path / "store"
+    remove_article(STEMS[1], store)
+    add_article(STEMS[1], DATA, store)
+    before = quads(store)
+    out = subprocess.run([sys.executable, "-m", "kg.cli", "optimize", "--store", str(store)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert quads(store) == before
+    assert "compacted" in out.stdout
+    missing = subprocess.run([sys.executable, "-m", "kg.cli", "optimize", "--store",
+                              str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert missing.returncode == 1 and "nowhere: no store here" in missing.stderr
+
+
 def test_kg_import_adds_reference_rdf_and_refuses_unsafe_formats(tmp_path):
     build(DATA, tmp_path / "out", validate=False)
     store = str(tmp_path / "out" / "store")
