@@ -114,7 +114,8 @@ def fact_quads(key: Key, outlets: set[str], terms: tuple | None = None) -> list[
 
     Examples
     --------
-    >>> quads = fact_quads(("<https://x/a>", "<https://x/p>", '"b"'), {"<https://x/o1>", "<https://x/o2>"})
+    >>> key = ("<https://x/a>", "<https://x/p>", '"b"')
+    >>> quads = fact_quads(key, {"<https://x/o1>", "<https://x/o2>"})
     >>> [str(q.predicate).rsplit("#")[-1] for q in quads]
     ['subject>', 'predicate>', 'object>', 'outletCount>', 'wasAttributedTo>', 'wasAttributedTo>']
     >>> quads[3].object.value, quads[4].object.value

@@ -29,8 +29,8 @@ from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
-           "summarize", "add_article", "remove_article", "optimize", "export", "exclusive", "OUTPUT_NAMES",
-           "ONTOLOGY_PATH", "LOAD_BATCH", "default_workers",
+           "summarize", "add_article", "remove_article", "optimize", "export", "exclusive",
+           "OUTPUT_NAMES", "ONTOLOGY_PATH", "LOAD_BATCH", "default_workers",
            "DEFAULT_DATA", "DEFAULT_OUT"]
 
 ROOT = Path(__file__).resolve().parent.parent
