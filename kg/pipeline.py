@@ -245,8 +245,8 @@ def _encoded_corpus(data_dir: Path, registry: Registry, stems: list[str], *, val
     """An iterator of :class:`Encoded` parts of the whole corpus, each with the outlets reporting
     its facts, in the order of :func:`corpus_quads`: the registry and the ontology (with the
     TriG prefixes), then the articles by batches of :data:`LOAD_BATCH`, made by ``workers``
-    forked processes (none: in this one). The processes are forked on entering, before the caller opens a store or takes
-    a lock that they must not inherit, and end on leaving."""
+    forked processes (none: in this one). The processes are forked on entering, before the
+    caller opens a store or takes a lock that they must not inherit, and end on leaving."""
     head = (encode_batch(canonical_quads(itertools.chain(entity_quads(registry),
                                                          ontology_quads(ONTOLOGY_PATH))),
                          prefixes=True), {})
@@ -608,7 +608,7 @@ def optimize(store_dir: Path | str = DEFAULT_OUT / "store") -> None:
     """
     store_dir = Path(store_dir)
     if not (store_dir / "CURRENT").exists():
-        raise StoreError("no store here (build one first)", file=store_dir)
+        raise StoreError("no store here: run `kg build` first", file=store_dir)
     with exclusive(store_dir.parent):
         Store(store_dir).optimize()
 

@@ -245,7 +245,6 @@ class _NameIndex:
         for e in list(self.types):
             self.names.setdefault(self.key(e.rsplit("/", 1)[-1]), set()).add(e)
 
-
     def containing(self, text: str, cls: str | None) -> list[str]:
         """The nodes of class ``cls`` (an IRI; None: any) with a label or alias containing
         ``text``, ignoring case (SPARQL's ``CONTAINS(LCASE(?name), LCASE(text))``), sorted.
