@@ -24,7 +24,7 @@ from .entities import IndexedRegistry, Registry, cached_registry, load_registry
 from .errors import ArticleError, ClaimError, StoreBusy, StoreError
 from .fsio import write_atomic
 from . import derive
-from .store import Encoded, Store, canonical_quads, encode_batch
+from .store import Encoded, Store, canonical_quads, encode_batch, require_store
 from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
@@ -549,6 +549,7 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
         another process is writing; the store is unchanged in every case.
     """
     store_dir, data_dir = Path(store_dir), Path(data_dir)
+    require_store(store_dir)
     out_dir = store_dir.parent
     registry, save_cache = cached_registry(data_dir / "entities", data_dir / "wikidata.tsv",
                                            out_dir)
@@ -560,7 +561,7 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
     with exclusive(out_dir):
         if save_cache is not None:
             save_cache()
-        store = Store(store_dir)
+        store = Store(store_dir, must_exist=True)
         old = store.graphs_of_article(stem)
         before = {str(g) for g in old if store.has_graph(g)}
         graphs = set(before) | {str(q[3]) for q in bundle}
@@ -583,9 +584,12 @@ def remove_article(stem: str, store_dir: Path | str = DEFAULT_OUT / "store") -> 
     ------
     ArticleError
         The store holds no such article.
+    StoreError
+        ``store_dir`` is not a store (nothing is created there).
     """
+    require_store(store_dir)
     with exclusive(Path(store_dir).parent):
-        store = Store(store_dir)
+        store = Store(store_dir, must_exist=True)
         removed = derive.remove_article(store, stem)
         store.flush()
     if removed == 0:
@@ -606,11 +610,9 @@ def optimize(store_dir: Path | str = DEFAULT_OUT / "store") -> None:
     StoreError
         ``store_dir`` is not a store.
     """
-    store_dir = Path(store_dir)
-    if not (store_dir / "CURRENT").exists():
-        raise StoreError("no store here: run `kg build` first", file=store_dir)
-    with exclusive(store_dir.parent):
-        Store(store_dir).optimize()
+    require_store(store_dir)
+    with exclusive(Path(store_dir).parent):
+        Store(store_dir, must_exist=True).optimize()
 
 
 def export(store_dir: Path | str = DEFAULT_OUT / "store", out_dir: Path | str = DEFAULT_OUT

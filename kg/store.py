@@ -28,8 +28,8 @@ from .errors import StoreBusy, StoreError
 from .fsio import write_atomic
 from .vocab import NAMESPACES, PROV
 
-__all__ = ["Store", "Encoded", "encode", "encode_batch", "canonical_quads", "to_ox", "from_ox",
-           "FORMATS"]
+__all__ = ["Store", "is_store", "require_store", "Encoded", "encode", "encode_batch",
+           "canonical_quads", "to_ox", "from_ox", "FORMATS"]
 
 FORMATS = {"trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS, "nt": ox.RdfFormat.N_TRIPLES,
            "ttl": ox.RdfFormat.TURTLE}
@@ -269,6 +269,27 @@ class _Loader:
             raise error
 
 
+def is_store(path: Path | str) -> bool:
+    """Whether ``path`` holds an on-disk store (RocksDB's ``CURRENT`` marks a database).
+
+    >>> is_store("/nonexistent")
+    False
+    """
+    return (Path(path) / "CURRENT").is_file()
+
+
+def require_store(path: Path | str) -> None:
+    """Raise :class:`StoreError` unless ``path`` holds an on-disk store (see :func:`is_store`).
+
+    Raises
+    ------
+    StoreError
+        Nothing was built at ``path``.
+    """
+    if not is_store(path):
+        raise StoreError("no store here: run `kg build` first", file=path)
+
+
 class Store:
     """A quad store: in memory (``path=None``) or persistent in the directory ``path``.
 
@@ -278,6 +299,9 @@ class Store:
         Directory of a persistent store, created if missing.
     read_only : bool
         Open an existing on-disk store for reading only (several readers may share it).
+    must_exist : bool
+        Refuse a ``path`` that holds no store instead of creating one there (what every command
+        that changes a built store wants: a mistyped path must not become an empty store).
 
     Raises
     ------
@@ -287,18 +311,19 @@ class Store:
         The directory is not a store or cannot be opened.
     """
 
-    def __init__(self, path: Path | str | None = None, *, read_only: bool = False):
+    def __init__(self, path: Path | str | None = None, *, read_only: bool = False,
+                 must_exist: bool = False):
         self.path = None if path is None else Path(path)
         #: Bumped by every change made through this object, so per-process caches of what the
         #: store holds can check they are current in O(1) (``len`` is a full scan). A read-only
         #: store sees the state it was opened on.
         self.version = 0
         try:
+            if self.path is not None and (read_only or must_exist):
+                require_store(self.path)
             if self.path is None:
                 self._store = ox.Store()
             elif read_only:
-                if not self.path.exists():
-                    raise StoreError("no store here: run `kg build` first", file=self.path)
                 self._store = ox.Store.read_only(str(self.path))
             else:
                 self._store = ox.Store(str(self.path))

@@ -139,6 +139,16 @@ def test_optimize_compacts_without_changing_what_the_store_holds(tmp_path):
     assert missing.returncode == 1 and "nowhere: no store here" in missing.stderr
 
 
+@pytest.mark.parametrize("command", [["add", STEMS[0], "--data", str(DATA)],
+                                     ["remove", STEMS[0]]])
+def test_add_and_remove_refuse_a_path_that_holds_no_store_and_create_nothing(tmp_path, command):
+    where = tmp_path / "typo" / "store"
+    out = subprocess.run([sys.executable, "-m", "kg.cli", *command, "--store", str(where)],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "store: no store here: run `kg build` first" in out.stderr
+    assert not where.exists()
+
+
 def test_kg_import_adds_reference_rdf_and_refuses_unsafe_formats(tmp_path):
     build(DATA, tmp_path / "out", validate=False)
     store = str(tmp_path / "out" / "store")
