@@ -42,7 +42,8 @@ from .store import Store, from_ox, to_ox
 from .vocab import NAMESPACES
 
 __all__ = ["Param", "NamedQuery", "QueryResult", "load_queries", "named_query", "run_named",
-           "run_sparql", "bind_values", "without_lateral", "resolve_name", "evidence", "claims_of", "describe", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
+           "run_named_text", "run_sparql", "bind_values", "without_lateral", "resolve_name",
+           "evidence", "claims_of", "describe", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
@@ -599,6 +600,33 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     query = named_query(name)
     bindings = _bind(store, query, params or {})
     return _execute(store, query.bound(bindings), None, limit)
+
+
+def run_named_text(store: Store, name: str, params: dict[str, str] | None = None
+                   ) -> list[dict[str, str | None]]:
+    """The rows of the named query ``name`` as text: each value is an IRI, a blank node's id or
+    a literal's lexical form as stored (``None`` when unbound).
+
+    For bulk reads by code (the network views), where making an rdflib term of every value costs
+    more than the query: ``view_dates`` at 10k articles, 14k rows, took 3.5 s with terms and
+    1.9 s as text.
+
+    Raises
+    ------
+    QueryError
+        As :func:`run_named`.
+    """
+    query = named_query(name)
+    text = query.bound(_bind(store, query, params or {}))
+    try:
+        result = store.raw.query(text)
+        names = [v.value for v in result.variables]
+        return [{n: (None if (t := row[n]) is None else t.value) for n in names}
+                for row in result]
+    except SyntaxError as exc:
+        raise QueryError(f"{name}: SPARQL syntax error: {exc}") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise QueryError(f"{name}: query failed: {exc}") from None
 
 
 class _HeldGraphs:

@@ -243,11 +243,15 @@ def test_views_are_fresh_copies(store):
 # --- caching ------------------------------------------------------------------------------------
 
 def test_a_view_is_built_once_per_store(store, monkeypatch):
+    calls = []
+    real = network.run_named_text
+    monkeypatch.setattr(network, "run_named_text",
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    network._CACHE.pop(store, None)
     actor_network(store)
     actor_meeting_network(store)
-    calls = []
-    real = network.run_named
-    monkeypatch.setattr(network, "run_named", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert len(calls) == len(network._QUERIES)
+    calls.clear()
     actor_network(store)
     actor_network(store, outlets=[VOA], start="2018-07-01")
     actor_meeting_network(store)
