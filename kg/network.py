@@ -898,7 +898,8 @@ _KIND_OF_TYPE = [  # most specific first
     ("http://xmlns.com/foaf/0.1/Person", "person"), (str(KG_NS) + "AnonymousSource", "source"),
     (str(KG_NS) + "State", "state"), ("https://schema.org/NewsMediaOrganization", "outlet"),
     (str(KG_NS) + "MilitaryBody", "military"), (str(KG_NS) + "GovernmentBody", "ministry"),
-    ("https://schema.org/GovernmentOrganization", "government"), (str(KG_NS) + "Meeting", "meeting"),
+    ("https://schema.org/GovernmentOrganization", "government"),
+    (str(KG_NS) + "Meeting", "meeting"),
     (str(KG_NS) + "Pledge", "pledge"), (str(KG_NS) + "PledgeStep", "pledge"),
     (str(KG_NS) + "Statement", "statement"), (str(KG_NS) + "Incident", "incident"),
     ("http://semanticweb.cs.vu.nl/2009/11/sem/Place", "place"), (str(KG_NS) + "Topic", "topic"),
@@ -909,8 +910,8 @@ _KIND_OF_TYPE = [  # most specific first
 def result_network(store: Store, result) -> nx.MultiDiGraph:
     """The answer of a query as a graph: the nodes each row names, linked in column order.
 
-    Every IRI a row binds (other than its claims) becomes a node with its label and kind; consecutive IRIs of a row are linked by an edge named after
-    the later column, carrying the row's claims, outlets and dates. This draws any question's
+    Every IRI a row binds (other than its claims) becomes a node with its label and kind;
+    consecutive IRIs of a row are linked by an edge named after the later column, carrying the row's claims, outlets and dates. This draws any question's
     answer without knowing its shape.
 
     Parameters

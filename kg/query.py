@@ -654,24 +654,42 @@ def run_sparql(store: Store, text: str, *, limit: int | None = None) -> QueryRes
 # --- evidence -----------------------------------------------------------------------------------
 
 _EVIDENCE = PREFIXES + """
-SELECT $claim ?article ?outlet ?outletName ?published ?quote ?start ?end WHERE {
+SELECT $claim ?article ?outlet ?published ?quote ?start ?end WHERE {
   GRAPH $claim { $claim prov:wasDerivedFrom ?article ; oa:hasTarget ?t .
                  ?t oa:hasSelector ?q, ?p . ?q oa:exact ?quote . ?p oa:start ?start ; oa:end ?end }
   GRAPH ?ag { ?article schema:publisher ?outlet ; schema:datePublished ?published }
-  OPTIONAL { GRAPH ?eg { ?outlet rdfs:label ?outletName } }
 }"""
+_OUTLET_NAME = PREFIXES + """
+SELECT $outlet ?name WHERE { GRAPH ?g { $outlet rdfs:label ?name } } LIMIT 1"""
+# Claims asked about per query: one query per claim spent most of its time being parsed and
+# planned (10k articles: 0.63 ms a claim, 0.26 ms in batches of 250, the same from 50 to 3000).
+_EVIDENCE_BATCH = 250
 
 
 def evidence(store: Store, claims) -> dict[str, dict]:
-    """For each claim IRI: article, outlet, publication date, verbatim quote and offsets."""
-    out = {}
-    for claim in sorted({str(c) for c in claims if c}):
-        for row in store.raw.query(_EVIDENCE, substitutions={ox.Variable("claim"):
-                                                             ox.NamedNode(claim)}):
-            name = row["outletName"]
-            out[claim] = {
-                "article": row["article"].value,
-                "outlet": name.value if name is not None else row["outlet"].value,
+    """For each claim IRI: article, outlet, publication date, verbatim quote and offsets.
+
+    Raises
+    ------
+    QueryError
+        A claim that is not an IRI.
+    """
+    wanted = sorted({str(c) for c in claims if c})
+    out: dict[str, dict] = {}
+    outlet_names: dict[str, str] = {}
+    for i in range(0, len(wanted), _EVIDENCE_BATCH):
+        try:
+            batch = tuple(ox.NamedNode(c) for c in wanted[i:i + _EVIDENCE_BATCH])
+        except ValueError as exc:
+            raise QueryError(f"evidence: not a claim IRI: {exc}") from None
+        for row in store.raw.query(bind_values(_EVIDENCE, {"claim": batch})):
+            outlet = row["outlet"].value
+            if outlet not in outlet_names:
+                found = store.raw.query(_OUTLET_NAME, substitutions={
+                    ox.Variable("outlet"): row["outlet"]})
+                outlet_names[outlet] = next((r["name"].value for r in found), outlet)
+            out[row["claim"].value] = {
+                "article": row["article"].value, "outlet": outlet_names[outlet],
                 "published": row["published"].value, "quote": row["quote"].value,
                 "start": int(row["start"].value), "end": int(row["end"].value)}
     return out

@@ -329,6 +329,22 @@ def test_every_row_can_show_its_evidence(seed_store):
                 assert text[item["start"]:item["end"]] == item["quote"]
 
 
+def test_evidence_in_batches_is_evidence_claim_by_claim(seed_store, monkeypatch):
+    import kg.query
+
+    claims = sorted({c for row in run_named(seed_store, "statements").rows
+                     for c in claims_of(row)})
+    assert len(claims) > 5
+    one_by_one = {}
+    for claim in claims:
+        one_by_one.update(evidence(seed_store, [claim]))
+    monkeypatch.setattr(kg.query, "_EVIDENCE_BATCH", 2)
+    assert evidence(seed_store, claims) == one_by_one
+    assert set(one_by_one) == set(claims)
+    with pytest.raises(QueryError, match="evidence: not a claim IRI"):
+        evidence(seed_store, ["not an iri> } DROP ALL"])
+
+
 def test_names_are_resolved_or_refused_with_candidates(seed_store):
     assert resolve_name(seed_store, "the U.S. top diplomat", "actor").value.endswith("mike-pompeo")
     assert resolve_name(seed_store, "Pyongyang", "actor").value.endswith("north-korea")
