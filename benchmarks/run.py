@@ -665,10 +665,18 @@ def phase_name_index(a):
 
     mem = Memory()
     store = Store(a["store"], read_only=True)
+    saved = Q._index_file(store)
+    if saved is not None:
+        saved.unlink(missing_ok=True)     # cold: read from the store, as after a build or add
     res = {}
     with mem.phase("kg name index"):
         t, _ = timed(lambda: Q._index(store))
     res["kg_index_ms"] = round(t * 1e3, 1)
+    # what every later process does: read the index from the file kept beside the store
+    Q._INDEXES.clear()
+    again = Store(a["store"], read_only=True)
+    t_file, _ = timed(lambda: Q._index(again))
+    res["kg_index_file_ms"] = round(t_file * 1e3, 1) if saved is not None else "no file"
     Q._INDEXES.clear()
     t_fast, _ = timed(lambda: fast_name_index(store))
     res["fast_index_ms"] = round(t_fast * 1e3, 1)
@@ -1261,7 +1269,10 @@ def _r_queries(L, r, results):
     if ni:
         kgms = ni.get("kg_index_ms")
         kgtxt = kgms if isinstance(kgms, str) else f"{fmt(kgms)} ms"
-        L.append(f"kg name index (cold: the first name lookup in a process): {kgtxt}; built with "
+        filems = ni.get("kg_index_file_ms", "not measured")
+        filetxt = filems if isinstance(filems, str) else f"{fmt(filems)} ms"
+        L.append(f"kg name index (the first name lookup in a process): read from the store "
+                 f"{kgtxt}, from the file kept beside it {filetxt}; built with "
                  f"DISTINCT queries instead: {fmt(ni.get('fast_index_ms'))} ms"
                  + ("  -> the phases below use the latter" if r.get("index_patched") else ""))
     qres = r.get("queries", {})

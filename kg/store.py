@@ -12,6 +12,7 @@ atomically: a reader sees the article's old claims or its new ones, never half o
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import re
@@ -278,6 +279,18 @@ def is_store(path: Path | str) -> bool:
     return (Path(path) / "CURRENT").is_file()
 
 
+def _files_stamp(path: Path) -> str | None:
+    """A digest of the names, sizes and modification times of the database's files (its
+    informational ``LOG`` files and ``LOCK`` aside): every write changes it, since RocksDB
+    appends to its write-ahead log or writes new files; opening read-only changes nothing."""
+    try:
+        entries = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
+                         for e in os.scandir(path) if not e.name.startswith(("LOG", "LOCK")))
+    except OSError:
+        return None
+    return hashlib.sha256(repr(entries).encode()).hexdigest()
+
+
 def require_store(path: Path | str) -> None:
     """Raise :class:`StoreError` unless ``path`` holds an on-disk store (see :func:`is_store`).
 
@@ -318,13 +331,21 @@ class Store:
         #: store holds can check they are current in O(1) (``len`` is a full scan). A read-only
         #: store sees the state it was opened on.
         self.version = 0
+        #: For a store opened read-only: a digest of its files, taken around the opening, that
+        #: tells whether what this object sees is what a later process would see; ``None``
+        #: otherwise (in memory, writable, or written to while it was being opened). Caches of
+        #: what the store holds that outlive the process are keyed on it.
+        self.stamp = None
         try:
             if self.path is not None and (read_only or must_exist):
                 require_store(self.path)
             if self.path is None:
                 self._store = ox.Store()
             elif read_only:
+                before = _files_stamp(self.path)
                 self._store = ox.Store.read_only(str(self.path))
+                if before is not None and _files_stamp(self.path) == before:
+                    self.stamp = before
             else:
                 self._store = ox.Store(str(self.path))
         except OSError as exc:

@@ -1,0 +1,98 @@
+"""The name index kept beside a store opened read-only (kg.query._index)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import kg.query as Q
+from kg.errors import UnknownEntity
+from kg.pipeline import add_article, build, remove_article
+from kg.store import Store
+
+from .conftest import DATA
+
+STEM = "003_ab256062c44c36be"
+
+
+@pytest.fixture()
+def built(tmp_path):
+    build(DATA, tmp_path, validate=False)
+    return tmp_path / "store"
+
+
+def _reads(monkeypatch) -> list:
+    """Count the times the index is read from a store rather than from its file."""
+    calls = []
+    real = Q._read_names
+    monkeypatch.setattr(Q, "_read_names", lambda store: calls.append(store) or real(store))
+    return calls
+
+
+def _content(index):
+    return index.names, index.types, index.labels, index.spelled
+
+
+def test_the_next_process_reads_the_index_from_its_file(built, monkeypatch):
+    calls = _reads(monkeypatch)
+    first = Store(built, read_only=True)
+    assert first.stamp is not None
+    pompeo = Q.resolve_name(first, "the U.S. top diplomat", "actor")
+    assert len(calls) == 1
+    saved = Q._index_file(first)
+    assert saved.is_file() and saved.parent == built.resolve().parent
+    again = Store(built, read_only=True)          # what a later `kg query` opens
+    assert again.stamp == first.stamp
+    assert Q.resolve_name(again, "the U.S. top diplomat", "actor") == pompeo
+    assert len(calls) == 1
+    assert _content(Q._index(again)) == _content(Q._NameIndex(*Q._read_names(first)))
+
+
+def test_a_change_to_the_store_makes_the_file_stale(built, monkeypatch):
+    calls = _reads(monkeypatch)
+    before = Store(built, read_only=True)
+    Q._index(before)
+    stamp = before.stamp
+    del before
+    remove_article(STEM, built)
+    after = Store(built, read_only=True)
+    assert after.stamp != stamp
+    Q._index(after)
+    assert len(calls) == 2
+    add_article(STEM, DATA, built)
+    assert Store(built, read_only=True).stamp not in (stamp, after.stamp)
+
+
+def test_a_bad_or_foreign_file_is_read_again_not_trusted(built, monkeypatch):
+    calls = _reads(monkeypatch)
+    store = Store(built, read_only=True)
+    Q._index(store)
+    path = Q._index_file(store)
+    good = json.loads(path.read_text())
+    bad = [b"{not json", b"[]", json.dumps({**good, "format": 0}).encode(),
+           json.dumps({**good, "rows": [["only one"]]}).encode(),
+           json.dumps({**good, "types": {"x": "not a list"}}).encode(),
+           json.dumps({**good, "rows": [[1, 2]]}).encode()]
+    for text in bad:
+        path.write_bytes(text)
+        index = Q._index(Store(built, read_only=True))
+        assert _content(index) == _content(Q._index(store))
+        assert json.loads(path.read_text()) == good    # written again
+    assert len(calls) == 1 + len(bad)
+
+
+def test_a_writable_store_keeps_no_file_and_a_failed_write_is_harmless(built, monkeypatch):
+    writable = Store(built)
+    assert writable.stamp is None and Q._index_file(writable) is None
+    Q._index(writable)
+    del writable
+    assert not list(built.resolve().parent.glob(".*.name-index.json"))
+
+    def refuse(*_a, **_k):
+        raise PermissionError("read-only directory")
+    monkeypatch.setattr(Q, "write_atomic", refuse)
+    store = Store(built, read_only=True)
+    assert Q.resolve_name(store, "Pompeo", "actor").value.endswith("mike-pompeo")
+    with pytest.raises(UnknownEntity):
+        Q.resolve_name(store, "nobody at all", "actor")
