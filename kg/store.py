@@ -18,6 +18,7 @@ import queue
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -59,16 +60,23 @@ def from_ox(term):
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == _XSD_STRING:
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
+        return _literal(term.value, term.language, term.datatype.value)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
     if term is None or isinstance(term, ox.DefaultGraph):
         return None
     raise TypeError(f"not a pyoxigraph term: {term!r}")
+
+
+@lru_cache(maxsize=1 << 16)
+def _literal(value: str, language: str | None, datatype: str) -> Literal:
+    # rdflib parses a typed literal's value when making it (a date: 16 us, five times an IRI);
+    # answers repeat the same dates and labels, and a Literal cannot change, so they are shared
+    if language:
+        return Literal(value, lang=language)
+    if datatype == _XSD_STRING:
+        return Literal(value)
+    return Literal(value, datatype=URIRef(datatype))
 
 
 def _quad(q):
