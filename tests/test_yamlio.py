@@ -20,6 +20,9 @@ GOOD = [
     "1: int key\n2018-01-01: date key\nnull: null key\n",
     "",
     "just a string\n",
+    # the same text plain and quoted, twice: a plain scalar's tag is remembered, a quoted one's
+    # is always a string
+    "x: 1\ny: '1'\nz: 1\nw: true\nv: 'true'\nu: true\n'x2': 2018-01-01\nt: '2018-01-01'\n",
 ]
 BAD = [
     ("a: 1\na: 2\n", "key 'a' given twice in one mapping"),
