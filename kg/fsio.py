@@ -29,7 +29,7 @@ def read_bounded(path: Path | str, max_bytes: int, error, *, what: str = "file",
     ...
     kg.errors.InputError: /...a.txt: file is 5 bytes, over the 3-byte limit
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)  # Path(a Path) parses it again
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):

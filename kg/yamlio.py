@@ -220,7 +220,7 @@ def read_yaml(path: Path | str, error=InputError):
         or uses what data files may not: aliases, merge keys, repeated keys, unsafe tags, lone
         surrogates, values that cannot be constructed, nesting too deep for the parser.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     raw = read_bounded(path, MAX_BYTES, error)
     try:
         text = raw.decode("utf-8")
