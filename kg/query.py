@@ -221,17 +221,22 @@ class _NameIndex:
     :func:`_read_names` finds them in a store (or :func:`_index` in the file it keeps them in).
     """
 
-    def __init__(self, rows, types):
+    def __init__(self, rows, types, keys=None):
         from .entities import name_key
 
         self.key = name_key
+        #: ``name_key`` of each row's name, in row order (what the file keeps, so that reading
+        #: it does not normalise every name again: 0.4 of 0.95 s at 100k articles)
+        self.row_keys = list(keys) if keys is not None else [name_key(n) for _e, n in rows]
+        if len(self.row_keys) != len(rows):
+            raise ValueError("one key per row")
         self.names: dict[str, set[str]] = {}
         self.types: dict[str, set[str]] = {e: set(found) for e, found in types.items()}
         self.labels: dict[str, str] = {}
         self.spelled: dict[str, set[str]] = {}       # lower-cased label or alias -> nodes
         self._by_class: dict[str, tuple] = {}
-        for e, name in rows:
-            self.names.setdefault(name_key(name), set()).add(e)
+        for (e, name), key in zip(rows, self.row_keys):
+            self.names.setdefault(key, set()).add(e)
             self.spelled.setdefault(name.lower(), set()).add(e)
             self.labels.setdefault(e, name)
         # the IRI's last segment (the registry key) is a name too
@@ -294,7 +299,9 @@ def _read_names(store: Store) -> tuple[list[tuple[str, str]], dict[str, list[str
 
 # Keyed weakly on the store (an id can be reused by a later store); rebuilt when its version moves.
 _INDEXES: "weakref.WeakKeyDictionary[Store, tuple[int, _NameIndex]]" = weakref.WeakKeyDictionary()
-_INDEX_FORMAT = 1
+# Bumped when what the file holds changes, or how names are keyed (kg.entities.name_key): a
+# file of another format is not read. 2: each name's key is kept with it.
+_INDEX_FORMAT = 2
 
 
 def _index_file(store: Store) -> Path | None:
@@ -315,12 +322,12 @@ def _saved_index(path: Path, stamp: str) -> _NameIndex | None:
         if data.get("format") != _INDEX_FORMAT or data.get("stamp") != stamp:
             return None
         rows = [(e, name) for e, name in data["rows"]]
-        types = data["types"]
+        keys, types = data["keys"], data["types"]
         if not all(isinstance(x, str) for row in rows for x in row) or not all(
                 isinstance(e, str) and isinstance(t, list) and all(isinstance(c, str) for c in t)
-                for e, t in types.items()):
+                for e, t in types.items()) or not all(isinstance(k, str) for k in keys):
             return None
-        return _NameIndex(rows, types)
+        return _NameIndex(rows, types, keys)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
@@ -339,7 +346,7 @@ def _index(store: Store) -> _NameIndex:
             index = _NameIndex(rows, types)
             if path is not None:
                 data = {"format": _INDEX_FORMAT, "stamp": store.stamp, "rows": rows,
-                        "types": types}
+                        "keys": index.row_keys, "types": types}
                 try:
                     write_atomic(path, lambda out: out.write(json.dumps(data).encode()))
                 except OSError:

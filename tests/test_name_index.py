@@ -47,6 +47,7 @@ def test_the_next_process_reads_the_index_from_its_file(built, monkeypatch):
     assert Q.resolve_name(again, "the U.S. top diplomat", "actor") == pompeo
     assert len(calls) == 1
     assert _content(Q._index(again)) == _content(Q._NameIndex(*Q._read_names(first)))
+    assert Q._index(again).row_keys == Q._NameIndex(*Q._read_names(first)).row_keys
 
 
 def test_a_change_to_the_store_makes_the_file_stale(built, monkeypatch):
@@ -73,7 +74,9 @@ def test_a_bad_or_foreign_file_is_read_again_not_trusted(built, monkeypatch):
     bad = [b"{not json", b"[]", json.dumps({**good, "format": 0}).encode(),
            json.dumps({**good, "rows": [["only one"]]}).encode(),
            json.dumps({**good, "types": {"x": "not a list"}}).encode(),
-           json.dumps({**good, "rows": [[1, 2]]}).encode()]
+           json.dumps({**good, "rows": [[1, 2]]}).encode(),
+           json.dumps({**good, "keys": good["keys"][:-1]}).encode(),
+           json.dumps({**good, "keys": [0] * len(good["keys"])}).encode()]
     for text in bad:
         path.write_bytes(text)
         index = Q._index(Store(built, read_only=True))
