@@ -1243,7 +1243,7 @@ def _r_baseline(L, r, results):
                  f"+{fmt(base['oxigraph_rss_mb'])} MB RSS; on disk extend {base['disk_extend_s']:.1f} s "
                  f"vs bulk_extend {base['disk_bulk_extend_s']:.1f} s)")
     elif base and "error" not in base and "timeout" not in base:
-        e2e_rdf = r.get("end_to_end", {}).get("rdflib_s")
+        e2e_rdf = (_end_to_end(r) or {}).get("rdflib_s")
         L.append(f"baseline rdflib          load {base['rdflib_add_s']:.1f} s "
                  f"({fmt(base['quads'] / base['rdflib_add_s'])} quads/s), +{fmt(base['rdflib_rss_mb'])} MB RSS "
                  f"({fmt(base['rdflib_rss_mb'] / (base['quads'] / 1e6))} MB/Mquads)")
@@ -1262,6 +1262,17 @@ def _r_baseline(L, r, results):
         L.append(f"baseline rdflib          failed: {base['error']}")
     else:
         L.append("baseline rdflib          not run at this size (--rdflib-max-size)")
+
+
+def _end_to_end(r) -> dict | None:
+    """rdflib end to end (kg's reading and quad generation, timed in the build, plus rdflib's
+    load of the same quads) against the build, from the build in ``r``: a run merged into an
+    earlier one may have re-run the build and not the baseline."""
+    b, base = r.get("build", {}), r.get("baseline", {})
+    if "read_and_generate_s" in b and "wall_s" in b and "rdflib_add_s" in base:
+        return {"rdflib_s": b["read_and_generate_s"] + base["rdflib_add_s"],
+                "ours_s": b["wall_s"]}
+    return r.get("end_to_end")
 
 
 def _r_queries(L, r, results):
@@ -1428,7 +1439,7 @@ def targets(results) -> list[str]:
     if "quads_per_s" in b:
         rows.append(("build >= 100,000 quads/s", f"{b['quads_per_s']:,.0f} quads/s",
                      b["quads_per_s"] >= TARGETS["build_quads_per_s"]))
-    e2e = r.get("end_to_end")
+    e2e = _end_to_end(r)
     if e2e:
         x = e2e["rdflib_s"] / e2e["ours_s"]
         rows.append(("build >= 5x plain rdflib (end to end)",
