@@ -78,25 +78,11 @@ class _Checks:
         """
         tag = node.tag
         if tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
-            value = node.value
-            if self._escapes and _SURROGATE.search(value):
-                raise _refuse("text holds a lone surrogate (\\ud800-\\udfff), which is not a "
-                              "character", node)
-            return value
+            return self._text(node.value, node)
         if tag == _MAP_TAG and isinstance(node, yaml.MappingNode):
             mapping = LineDict()
             for key_node, value_node in node.value:
-                if key_node.tag == _MERGE_TAG:
-                    raise _refuse("YAML merge keys (<<) are not allowed in data files", key_node)
-                key = self.build(key_node)
-                try:
-                    duplicate = key in mapping
-                except TypeError:
-                    raise _refuse("a mapping key must be a plain value, not a list or mapping",
-                                  key_node) from None
-                if duplicate:
-                    raise _refuse(f"key {key!r} given twice in one mapping", key_node)
-                mapping[key] = self.build(value_node)
+                mapping[self._key(key_node, mapping)] = self.build(value_node)
             mapping.line = node.start_mark.line + 1
             return mapping
         if tag == _SEQ_TAG and isinstance(node, yaml.SequenceNode):
@@ -109,28 +95,36 @@ class _Checks:
         except (ValueError, OverflowError) as exc:  # 2018-02-30, a 5000-digit integer, ...
             raise _refuse(f"cannot read this value: {exc}", node) from None
 
-    def construct_yaml_str(self, node):
-        value = super().construct_yaml_str(node)
+    def _text(self, value: str, node) -> str:
+        """``value``, unless it holds a lone surrogate."""
         if self._escapes and _SURROGATE.search(value):
             raise _refuse("text holds a lone surrogate (\\ud800-\\udfff), which is not a "
                           "character", node)
         return value
 
+    def _key(self, key_node, seen):
+        """The key ``key_node`` stands for, refused if it is a merge key (``<<``), cannot be a
+        key (a list or mapping) or is in ``seen`` already."""
+        if key_node.tag == _MERGE_TAG:
+            raise _refuse("YAML merge keys (<<) are not allowed in data files", key_node)
+        key = self.build(key_node)
+        try:
+            duplicate = key in seen
+        except TypeError:
+            raise _refuse("a mapping key must be a plain value, not a list or mapping",
+                          key_node) from None
+        if duplicate:
+            raise _refuse(f"key {key!r} given twice in one mapping", key_node)
+        return key
+
+    def construct_yaml_str(self, node):
+        return self._text(super().construct_yaml_str(node), node)
+
     def construct_mapping(self, node, deep=False):
         seen = set()
         if isinstance(node, yaml.MappingNode):
             for key_node, _value in node.value:
-                if key_node.tag == _MERGE_TAG:
-                    raise _refuse("YAML merge keys (<<) are not allowed in data files", key_node)
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    duplicate = key in seen
-                except TypeError:
-                    raise _refuse("a mapping key must be a plain value, not a list or mapping",
-                                  key_node) from None
-                if duplicate:
-                    raise _refuse(f"key {key!r} given twice in one mapping", key_node)
-                seen.add(key)
+                seen.add(self._key(key_node, seen))
         mapping = LineDict(super().construct_mapping(node, deep=True))
         mapping.line = node.start_mark.line + 1
         return mapping
