@@ -921,8 +921,9 @@ def result_network(store: Store, result) -> nx.MultiDiGraph:
     """The answer of a query as a graph: the nodes each row names, linked in column order.
 
     Every IRI a row binds (other than its claims) becomes a node with its label and kind;
-    consecutive IRIs of a row are linked by an edge named after the later column, carrying the row's claims, outlets and dates. This draws any question's
-    answer without knowing its shape.
+    consecutive IRIs of a row are linked by an edge named after the later column, carrying the
+    row's claims, outlets and dates. This draws any question's answer without knowing its
+    shape.
 
     Parameters
     ----------
