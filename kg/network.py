@@ -43,15 +43,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 
 from .entities import name_key
 from .errors import AmbiguousEntity, QueryError, UnknownEntity
-from .query import resolve_name, run_named_text
+from .query import resolve_name, run_named_text, side_by_side
 from .store import Store
 from .vocab import KG
 
@@ -91,12 +89,8 @@ class _Facts:
     """The rows of every ``view_*`` query as plain strings, and the indexes built from them."""
 
     def __init__(self, store: Store):
-        # The queries run side by side, on up to four threads: pyoxigraph evaluates them partly
-        # outside the GIL (on two cores, the first view at 10k articles: 3.4 s to 1.9 s).
-        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-            running = {name: pool.submit(_view_rows, store, name, order)
-                       for name, order in _QUERIES.items()}
-            rows = {name: job.result() for name, job in running.items()}
+        rows = dict(zip(_QUERIES, side_by_side(lambda item: _view_rows(store, *item),
+                                               _QUERIES.items())))
         self.rows = rows
         self.actors = {}
         for r in rows["view_actors"]:
