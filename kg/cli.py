@@ -249,24 +249,28 @@ def ego(actor, radius, start, end, outlets, store_path):
 
 
 @cli.command()
-@click.argument("stem")
+@click.argument("stems", metavar="STEM...", nargs=-1, required=True)
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Data directory (default: the project's data/).")
 @_STORE_RW
 @click.option("--no-validate", is_flag=True, help="Skip the SHACL check.")
 @_clean_errors
-def add(stem, data_dir, store_path, no_validate):
-    """Add or replace one article (data/articles/STEM.txt and its claims) without a rebuild."""
-    from .pipeline import DEFAULT_DATA, add_article
+def add(stems, data_dir, store_path, no_validate):
+    """Add or replace articles (data/articles/STEM.txt and their claims) without a rebuild.
 
-    done = add_article(stem, data_dir or DEFAULT_DATA, store_path, validate=not no_validate)
+    Several stems go in as one atomic update: all of them or, if one is invalid, none; the
+    store is opened and flushed once for all, which is most of the cost of one."""
+    from .pipeline import DEFAULT_DATA, add_articles
+
+    done = add_articles(stems, data_dir or DEFAULT_DATA, store_path, validate=not no_validate)
+    for one in done["articles"]:
+        click.echo(f"added {one['article']}: {one['claims']} claims, {one['quads']} quads "
+                   f"({one['graphs_added']} graphs new, {one['graphs_removed']} replaced or "
+                   f"removed)")
     change = done["store_change"]
     size = (f"{change} more quads" if change > 0 else f"{-change} fewer quads" if change < 0
             else "as many quads as before")
-    click.echo(f"added {stem}: {done['claims']} claims, {done['quads']} quads "
-               f"({done['graphs_added']} graphs new, {done['graphs_removed']} replaced or "
-               f"removed); the store holds {size}")
-    click.echo("run `kg export` to refresh kg.trig and kg.nq")
+    click.echo(f"the store holds {size}; run `kg export` to refresh kg.trig and kg.nq")
 
 
 @cli.command()

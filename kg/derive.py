@@ -32,7 +32,7 @@ from .store import Encoded, Store, canonical_quads, encode_batch
 from .vocab import KG, PROV, SDO
 
 __all__ = ["FACTS_GRAPH", "Key", "reports", "merge", "fact_quads", "encoded_facts", "refresh",
-           "replace_article", "remove_article", "rebuild"]
+           "replace_article", "replace_articles", "remove_article", "rebuild"]
 
 FACTS_GRAPH = iris.FACTS_GRAPH
 Key = tuple[str, str, str]
@@ -207,8 +207,15 @@ def replace_article(store: Store, stem: str, quads, *, also=()) -> int:
     bundle, see :func:`kg.pipeline.article_bundle`), add ``also`` (the registry entries it
     uses) and recount the facts concerned, as one atomic update; returns the change in the
     number of fact quads."""
-    quads = list(quads)
-    old = store.graphs_of_article(stem)
+    return replace_articles(store, {stem: quads}, also=also)
+
+
+def replace_articles(store: Store, bundles: dict, *, also=()) -> int:
+    """:func:`replace_article` for several articles (stem -> bundle) in one atomic update: all
+    of them are replaced, or none. A fact two of them report is counted once, with the outlets
+    of both."""
+    quads = [q for bundle in bundles.values() for q in bundle]
+    old = [g for stem in bundles for g in store.graphs_of_article(stem)]
     gone, new = refresh(store, old, quads)
     store.replace_graphs(old, list(also) + quads + new, delete=gone)
     return len(new) - len(gone)

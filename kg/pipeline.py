@@ -29,8 +29,8 @@ from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
-           "summarize", "add_article", "remove_article", "optimize", "export", "exclusive",
-           "OUTPUT_NAMES", "ONTOLOGY_PATH", "LOAD_BATCH", "default_workers",
+           "summarize", "add_article", "add_articles", "remove_article", "optimize", "export",
+           "exclusive", "OUTPUT_NAMES", "ONTOLOGY_PATH", "LOAD_BATCH", "default_workers",
            "DEFAULT_DATA", "DEFAULT_OUT"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -531,7 +531,7 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
     (:func:`kg.derive.replace_article`). Only this article's files are read (and those of
     articles its disputes name); names are looked up in the registry cache kept beside the
     store (``kg.entities.cached_registry``), which is rebuilt when an entity file changed. The
-    cost does not grow with the corpus.
+    cost does not grow with the corpus. :func:`add_articles` adds several at once.
 
     Returns
     -------
@@ -548,33 +548,70 @@ def add_article(stem: str, data_dir: Path | str = DEFAULT_DATA,
         Invalid input (naming the file and item), a shape violation, or :class:`StoreBusy` when
         another process is writing; the store is unchanged in every case.
     """
+    done = add_articles([stem], data_dir, store_dir, validate=validate)
+    return dict(done["articles"][0], store_change=done["store_change"])
+
+
+def add_articles(stems, data_dir: Path | str = DEFAULT_DATA,
+                 store_dir: Path | str = DEFAULT_OUT / "store", *, validate: bool = True) -> dict:
+    """Add (or replace) several articles in a persistent store as one atomic update.
+
+    Each article is read and checked as by :func:`add_article`, all of them before the store is
+    touched; then the store is opened, updated and flushed once for all (opening and flushing
+    are most of the cost of adding one article). Either every article goes in or none does. A
+    stem given twice counts once.
+
+    Returns
+    -------
+    dict
+        ``articles``: one dict per article, in the order given, as :func:`add_article` returns
+        without ``store_change``; ``store_change``: how many quads the store holds now minus
+        before.
+
+    Raises
+    ------
+    KGError
+        As :func:`add_article`, naming the first article found invalid; the store is unchanged.
+    ValueError
+        No stem given.
+    """
+    stems = list(dict.fromkeys(stems))
+    if not stems:
+        raise ValueError("no article to add")
     store_dir, data_dir = Path(store_dir), Path(data_dir)
     require_store(store_dir)
     out_dir = store_dir.parent
     registry, save_cache = cached_registry(data_dir / "entities", data_dir / "wikidata.tsv",
                                            out_dir)
-    corpus = load_corpus(data_dir, only=[stem], registry=registry)
-    bundle = article_bundle(corpus, stem)
-    entities = list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
-    if validate:
-        validate_quads(entities + bundle, file=corpus.articles[stem].path, item=stem)
+    corpus = load_corpus(data_dir, only=stems, registry=registry)
+    bundles, entities = {}, {}
+    for stem in stems:
+        bundles[stem] = article_bundle(corpus, stem)
+        used = list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
+        if validate:
+            validate_quads(used + bundles[stem], file=corpus.articles[stem].path, item=stem)
+        entities.update(dict.fromkeys(used))
+    also = list(entities)
     with exclusive(out_dir):
         if save_cache is not None:
             save_cache()
         store = Store(store_dir, must_exist=True)
-        old = store.graphs_of_article(stem)
-        before = {str(g) for g in old if store.has_graph(g)}
-        graphs = set(before) | {str(q[3]) for q in bundle}
-        size = store.count_quads(graphs) + store.count_present(entities)
-        facts = derive.replace_article(store, stem, bundle, also=entities)
+        before = {stem: {str(g) for g in store.graphs_of_article(stem) if store.has_graph(g)}
+                  for stem in stems}
+        graphs = set().union(*before.values()) | {str(q[3]) for b in bundles.values()
+                                                  for q in b}
+        size = store.count_quads(graphs) + store.count_present(also)
+        facts = derive.replace_articles(store, bundles, also=also)
         store.flush()
-        after = set(map(str, store.graphs_of_article(stem)))
-        change = (store.count_quads(graphs) + store.count_present(entities)
-                  - size + facts)
-    return {"article": stem, "claims": len(corpus.claim_sets[stem].claims)
-            if stem in corpus.claim_sets else 0,
-            "graphs_removed": len(before - after), "graphs_added": len(after - before),
-            "quads": len(bundle), "store_change": change}
+        after = {stem: set(map(str, store.graphs_of_article(stem))) for stem in stems}
+        change = store.count_quads(graphs) + store.count_present(also) - size + facts
+    articles = [{"article": stem,
+                 "claims": len(corpus.claim_sets[stem].claims) if stem in corpus.claim_sets
+                 else 0,
+                 "graphs_removed": len(before[stem] - after[stem]),
+                 "graphs_added": len(after[stem] - before[stem]),
+                 "quads": len(bundles[stem])} for stem in stems]
+    return {"articles": articles, "store_change": change}
 
 
 def remove_article(stem: str, store_dir: Path | str = DEFAULT_OUT / "store") -> int:

@@ -12,7 +12,7 @@ import yaml
 
 from kg.derive import replace_article
 from kg.errors import QuoteNotFound, StoreBusy
-from kg.pipeline import add_article, build, load_corpus, remove_article
+from kg.pipeline import add_article, add_articles, build, load_corpus, remove_article
 from kg.store import Store
 
 from .conftest import DATA
@@ -86,6 +86,43 @@ def test_invalid_article_leaves_the_store_unchanged(data_copy, tmp_path):
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     with pytest.raises(QuoteNotFound, match="unaccounted-7700"):
         add_article(STEMS[2], data_copy, store)
+    assert quads(store) == before
+
+
+def test_several_articles_in_one_add_equal_adding_them_one_by_one(build_dir, tmp_path):
+    """One update for all: the facts two of them report get the outlets of both."""
+    build(DATA, tmp_path, validate=False)
+    store = tmp_path / "store"
+    full = len(Store(store, read_only=True))
+    for stem in STEMS:
+        remove_article(stem, store)
+    smaller = len(Store(store, read_only=True))
+    done = add_articles([STEMS[0], STEMS[1], STEMS[0]], DATA, store)
+    assert [a["article"] for a in done["articles"]] == [STEMS[0], STEMS[1]]
+    assert all(a["graphs_added"] > 0 and a["graphs_removed"] == 0 for a in done["articles"])
+    out = subprocess.run([sys.executable, "-m", "kg.cli", "add", STEMS[2], STEMS[1], "--store",
+                          str(store), "--no-validate"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("added ") == 2 and f"added {STEMS[2]}: 33 claims" in out.stdout
+    assert quads(store) == quads(build_dir / "store")
+    assert len(Store(store, read_only=True)) == full > smaller
+    with pytest.raises(ValueError, match="no article"):
+        add_articles([], DATA, store)
+
+
+def test_one_invalid_article_keeps_the_whole_add_out(data_copy, tmp_path):
+    build(data_copy, tmp_path, validate=False)
+    store = tmp_path / "store"
+    remove_article(STEMS[0], store)
+    before = quads(store)
+    path = data_copy / "claims" / f"{STEMS[2]}.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["claims"][-1]["quote"] = "about 7,701 are still considered missing"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "kg.cli", "add", STEMS[0], STEMS[2], "--data",
+                          str(data_copy), "--store", str(store)], capture_output=True, text=True)
+    assert out.returncode == 1 and f"{STEMS[2]}.yaml" in out.stderr
+    assert "unaccounted-7700" in out.stderr and "Traceback" not in out.stderr
     assert quads(store) == before
 
 
