@@ -51,7 +51,8 @@ html        kg.html.render_html + write_html of the ego network (radius 2) and o
             view (a breadth-first cut of actor_meeting_network; the whole view if smaller):
             seconds and file size.
 add         kg.pipeline.add_article of fresh articles (not in the corpus) into the built store,
-            p50 over --adds articles, without and with validation, with a breakdown; plus one
+            p50 over --adds articles, without and with validation, with a breakdown; then all
+            of them again in one kg.pipeline.add_articles call (one update); plus one
             `kg add --no-validate` through the CLI (includes interpreter start-up).
 memory      peak RSS of every phase (a thread samples /proc/self/statm every 5 ms; ru_maxrss
             too) and MB per million quads: of the build process, of the query process (store
@@ -996,6 +997,12 @@ def phase_add(a):
                                      for k2 in keys},
                 "last": done}
         T.undo()
+        # all of them again in one call: one update, one open and one flush for all
+        t, done = timed(lambda: P.add_articles(stems, data, store_dir, validate=True))
+        res["one_call"] = {"articles": len(stems), "ms": round(t * 1e3, 1),
+                           "per_article_ms": round(t * 1e3 / len(stems), 1),
+                           "store_change": done["store_change"]}
+        progress(f"  add {len(stems)} articles in one call: {t * 1e3:.0f} ms")
         # the CLI, once (interpreter start-up and imports included)
         stem = stems[0]
         t0 = time.perf_counter()
@@ -1442,6 +1449,11 @@ def _r_add(L, r, results):
             parts = ", ".join(f"{k} {v:,.0f}" for k, v in x["breakdown_p50_ms"].items() if v >= 0.5)
             L.append(f"kg add ({key:<14}) p50 {x['p50_ms']:>8,.1f} ms (n={x['n']}, max "
                      f"{x['max_ms']:,.1f}); p50 ms: {parts}")
+        one = add.get("one_call")
+        if one:
+            L.append(f"  the same {one['articles']} articles again in one `kg add` (validate=True, "
+                     f"replacing them): {fmt(one['ms'])} ms, {one['per_article_ms']:.1f} ms an "
+                     f"article")
         L.append(f"  CLI `kg add --no-validate` {add['cli_add_no_validate_ms']:,.0f} ms wall "
                  f"(python + imports alone {add['cli_import_only_ms']:,.0f} ms)")
 
