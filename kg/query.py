@@ -41,8 +41,8 @@ import pyoxigraph as ox
 
 from . import iris
 from .errors import AmbiguousEntity, ParameterError, QueryError, UnknownEntity
-from .fsio import write_atomic
-from .store import Store, from_ox, to_ox
+from .store import (Store, engine_errors, from_ox, keep_beside, kept_beside, read_kept,
+                    to_ox)
 from .vocab import NAMESPACES
 
 __all__ = ["Param", "NamedQuery", "QueryResult", "load_queries", "named_query", "run_named",
@@ -304,25 +304,21 @@ _INDEXES: "weakref.WeakKeyDictionary[Store, tuple[int, _NameIndex]]" = weakref.W
 # Bumped when what the file holds changes, or how names are keyed (kg.entities.name_key): a
 # file of another format is not read. 2: each name's key is kept with it.
 _INDEX_FORMAT = 2
+_INDEX_KIND = "name-index"
 
 
 def _index_file(store: Store) -> Path | None:
-    """Where the name index of an on-disk store opened read-only is kept: beside the store
-    (never inside: that directory is the database's own)."""
-    if store.path is None or store.stamp is None:
-        return None
-    # through the output's symlinks, so it goes with the build generation it belongs to
-    where = store.path.resolve()
-    return where.parent / f".{where.name}.name-index.json"
+    """Where the name index of an on-disk store opened read-only is kept (beside the store)."""
+    return kept_beside(store, _INDEX_KIND)
 
 
-def _saved_index(path: Path, stamp: str) -> _NameIndex | None:
-    """The index kept in ``path`` if it was made from the store as it is now, else ``None``
+def _saved_index(store: Store) -> _NameIndex | None:
+    """The index kept beside ``store`` if it was made from the store as it is now, else ``None``
     (missing, unreadable, malformed or stale: the caller reads the store again)."""
+    data = read_kept(store, _INDEX_KIND, _INDEX_FORMAT)
+    if data is None:
+        return None
     try:
-        data = json.loads(path.read_bytes())
-        if data.get("format") != _INDEX_FORMAT or data.get("stamp") != stamp:
-            return None
         rows = [(e, name) for e, name in data["rows"]]
         keys, types = data["keys"], data["types"]
         if not all(isinstance(x, str) for row in rows for x in row) or not all(
@@ -330,7 +326,7 @@ def _saved_index(path: Path, stamp: str) -> _NameIndex | None:
                 for e, t in types.items()) or not all(isinstance(k, str) for k in keys):
             return None
         return _NameIndex(rows, types, keys)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
@@ -341,18 +337,12 @@ def _index(store: Store) -> _NameIndex:
     every ``kg query``."""
     cached = _INDEXES.get(store)
     if cached is None or cached[0] != store.version:
-        path = _index_file(store)
-        index = _saved_index(path, store.stamp) if path is not None else None
+        index = _saved_index(store)
         if index is None:
             rows, types = _read_names(store)
             index = _NameIndex(rows, types)
-            if path is not None:
-                data = {"format": _INDEX_FORMAT, "stamp": store.stamp, "rows": rows,
-                        "keys": index.row_keys, "types": types}
-                try:
-                    write_atomic(path, lambda out: out.write(json.dumps(data).encode()))
-                except OSError:
-                    pass  # a store the user may read but not write beside: read it each time
+            keep_beside(store, _INDEX_KIND, _INDEX_FORMAT,
+                        {"rows": rows, "keys": index.row_keys, "types": types})
         cached = (store.version, index)
         _INDEXES[store] = cached
     return cached[1]
@@ -452,12 +442,11 @@ def _bind(store: Store, query: NamedQuery, values: dict[str, str]) -> dict:
 
 
 def _execute(store: Store, text: str, substitutions=None, limit: int | None = None):
-    try:
-        result = store.raw.query(text, substitutions=substitutions or None)
-    except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {exc}") from None
-    except (OSError, ValueError, TypeError) as exc:
-        raise QueryError(f"query failed: {exc}") from None
+    with engine_errors():  # rows are computed as they are read: errors come while reading too
+        return _read(store.raw.query(text, substitutions=substitutions or None), limit)
+
+
+def _read(result, limit: int | None) -> QueryResult:
     if isinstance(result, ox.QueryBoolean):
         return QueryResult(vars=[], boolean=bool(result))
     if isinstance(result, ox.QueryTriples):
@@ -706,15 +695,11 @@ def run_named_text(store: Store, name: str, params: dict[str, str] | None = None
     """
     query = named_query(name)
     text = query.bound(_bind(store, query, params or {}))
-    try:
+    with engine_errors(name):
         result = store.raw.query(text)
         names = [v.value for v in result.variables]
         return [{n: (None if (t := row[n]) is None else t.value) for n in names}
                 for row in result]
-    except SyntaxError as exc:
-        raise QueryError(f"{name}: SPARQL syntax error: {exc}") from None
-    except (OSError, ValueError, TypeError) as exc:
-        raise QueryError(f"{name}: query failed: {exc}") from None
 
 
 class _HeldGraphs:

@@ -13,10 +13,12 @@ atomically: a reader sees the article's old claims or its new ones, never half o
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,11 +28,12 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 
 from . import iris
-from .errors import StoreBusy, StoreError
+from .errors import QueryError, StoreBusy, StoreError
 from .fsio import write_atomic
 from .vocab import NAMESPACES, PROV
 
-__all__ = ["Store", "is_store", "require_store", "Encoded", "encode", "encode_batch",
+__all__ = ["Store", "is_store", "require_store", "engine_errors", "kept_beside", "read_kept",
+           "keep_beside", "Encoded", "encode", "encode_batch",
            "canonical_quads", "to_ox", "from_ox", "FORMATS"]
 
 FORMATS = {"trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS, "nt": ox.RdfFormat.N_TRIPLES,
@@ -278,6 +281,25 @@ class _Loader:
             raise error
 
 
+@contextmanager
+def engine_errors(item: str | None = None):
+    """Oxigraph's errors while a query is parsed, run or its rows read, as :class:`QueryError`
+    (its message starting with ``item``, a query's name, when given).
+
+    >>> with engine_errors("q"):
+    ...     Store().raw.query("SELECT WHERE")
+    Traceback (most recent call last):
+    kg.errors.QueryError: q: SPARQL syntax error: ...
+    """
+    prefix = f"{item}: " if item else ""
+    try:
+        yield
+    except SyntaxError as exc:
+        raise QueryError(f"{prefix}SPARQL syntax error: {exc}") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise QueryError(f"{prefix}query failed: {exc}") from None
+
+
 def is_store(path: Path | str) -> bool:
     """Whether ``path`` holds an on-disk store (RocksDB's ``CURRENT`` marks a database).
 
@@ -297,6 +319,48 @@ def _files_stamp(path: Path) -> str | None:
     except OSError:
         return None
     return hashlib.sha256(repr(entries).encode()).hexdigest()
+
+
+def kept_beside(store: "Store", kind: str) -> Path | None:
+    """Where what is made from an on-disk store opened read-only is kept (``kind``: what it is,
+    such as ``"name-index"``): a JSON file beside the store, never inside (that directory is the
+    database's own), through the output's symlinks so that it goes with the build generation it
+    was made from. ``None`` for a writable or in-memory store, which may change under it."""
+    if store.path is None or store.stamp is None:
+        return None
+    where = store.path.resolve()
+    return where.parent / f".{where.name}.{kind}.json"
+
+
+def read_kept(store: "Store", kind: str, fmt) -> dict | None:
+    """The JSON object kept beside ``store`` for ``kind`` (:func:`keep_beside`) if it was made
+    in format ``fmt`` from the store as it is now (its :attr:`Store.stamp`); ``None`` if it is
+    missing, unreadable, not a JSON object, of another format or stale. The caller checks the
+    shape of what it reads: anything may be in the file."""
+    path = kept_beside(store, kind)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != fmt or data.get("stamp") != store.stamp:
+        return None
+    return data
+
+
+def keep_beside(store: "Store", kind: str, fmt, data: dict) -> None:
+    """Keep ``data`` (a JSON object; ``format`` and ``stamp`` are added) beside ``store`` for
+    ``kind``, written atomically. Nothing is kept for a store :func:`kept_beside` gives no
+    place to, and a directory that cannot be written is harmless: it is made again next time."""
+    path = kept_beside(store, kind)
+    if path is None:
+        return
+    body = json.dumps({"format": fmt, "stamp": store.stamp, **data}).encode()
+    try:
+        write_atomic(path, lambda out: out.write(body))
+    except OSError:
+        pass
 
 
 def require_store(path: Path | str) -> None:

@@ -299,6 +299,7 @@ def _run_job(store, job: dict) -> RawResult:
     started = time.monotonic()
     max_rows, max_bytes = job["max_rows"], job["max_bytes"]
     if job["op"] == "sparql":
+        from .store import engine_errors
         from .vocab import NAMESPACES
 
         if job.get("check", True):
@@ -319,16 +320,8 @@ def _run_job(store, job: dict) -> RawResult:
             kwargs.pop("use_default_graph_as_union")
         if job.get("named_graphs") is not None:
             kwargs["named_graphs"] = [decode_ox(("uri", g)) for g in job["named_graphs"]]
-        try:
-            result = store.raw.query(job["text"], **kwargs)
-        except SyntaxError as exc:
-            raise QueryError(f"SPARQL syntax error: {exc}") from None
-        except (OSError, ValueError, TypeError) as exc:
-            raise QueryError(f"query failed: {exc}") from None
-        try:
-            return _collect(result, max_rows, max_bytes, started)
-        except (OSError, ValueError, TypeError) as exc:
-            raise QueryError(f"query failed: {exc}") from None
+        with engine_errors():
+            return _collect(store.raw.query(job["text"], **kwargs), max_rows, max_bytes, started)
     if job["op"] == "named":
         from .query import named_query, run_named
 
