@@ -7,6 +7,7 @@ import json
 import pytest
 
 import kg.query as Q
+import kg.store
 from kg.errors import UnknownEntity
 from kg.pipeline import add_article, build, remove_article
 from kg.store import Store
@@ -94,7 +95,7 @@ def test_a_writable_store_keeps_no_file_and_a_failed_write_is_harmless(built, mo
 
     def refuse(*_a, **_k):
         raise PermissionError("read-only directory")
-    monkeypatch.setattr(Q, "write_atomic", refuse)
+    monkeypatch.setattr(kg.store, "write_atomic", refuse)
     store = Store(built, read_only=True)
     assert Q.resolve_name(store, "Pompeo", "actor").value.endswith("mike-pompeo")
     with pytest.raises(UnknownEntity):

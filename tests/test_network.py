@@ -20,7 +20,7 @@ from kg.errors import AmbiguousEntity, QueryError, UnknownEntity
 from kg.network import (MEASURES, RELATIONS, actor_meeting_network, actor_network, centrality,
                         connecting_chains, edges_between, ego_network, restrict)
 from kg.query import PREFIXES, load_queries, run_named
-from kg.store import Store
+from kg.store import Store, kept_beside
 from kg.vocab import SEM
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,9 +84,11 @@ def test_view_queries_are_named_queries(store):
     for name, query in views.items():
         assert query.description, name
         assert query.used_params == {p.name for p in query.params}, name
-        rows = run_named(store, name).rows
+        result = run_named(store, name)
         # article 000 alone states no part-of / contact / request relation
-        assert rows or name == "view_relations", f"{name} returned nothing on the seed graph"
+        assert result.rows or name == "view_relations", f"{name}: nothing on the seed graph"
+        assert set(result.vars) == set(network._QUERIES[name]), name
+    assert set(views) == set(network._QUERIES)
 
 
 # --- actor_network: the facts article 000 states ------------------------------------------------
@@ -248,6 +250,7 @@ def test_a_view_is_built_once_per_store(store, monkeypatch):
     monkeypatch.setattr(network, "run_named_text",
                         lambda *a, **k: calls.append(a) or real(*a, **k))
     network._CACHE.pop(store, None)
+    kept_beside(store, network._VIEWS_KIND).unlink(missing_ok=True)  # else read from the file
     actor_network(store)
     actor_meeting_network(store)
     assert len(calls) == len(network._QUERIES)
