@@ -274,16 +274,19 @@ def add(stems, data_dir, store_path, no_validate):
 
 
 @cli.command()
-@click.argument("stem")
+@click.argument("stems", metavar="STEM...", nargs=-1, required=True)
 @_STORE_RW
 @_clean_errors
-def remove(stem, store_path):
-    """Take one article and all its claims out of the store (its files in data/ stay)."""
-    from .pipeline import remove_article
+def remove(stems, store_path):
+    """Take articles and all their claims out of the store (their files in data/ stay).
 
-    n = remove_article(stem, store_path)
-    click.echo(f"removed {stem}: {n} graphs; delete data/articles/{stem}.* and "
-               f"data/claims/{stem}.yaml too, or the next `kg build` brings it back")
+    Several stems go out as one atomic update; if the store holds no article of one of them,
+    nothing is removed."""
+    from .pipeline import remove_articles
+
+    for stem, n in remove_articles(stems, store_path).items():
+        click.echo(f"removed {stem}: {n} graphs; delete data/articles/{stem}.* and "
+                   f"data/claims/{stem}.yaml too, or the next `kg build` brings it back")
 
 
 @cli.command()

@@ -32,7 +32,8 @@ from .store import Encoded, Store, canonical_quads, encode_batch
 from .vocab import KG, PROV, SDO
 
 __all__ = ["FACTS_GRAPH", "Key", "reports", "merge", "fact_quads", "encoded_facts", "refresh",
-           "replace_article", "replace_articles", "remove_article", "rebuild"]
+           "replace_article", "replace_articles", "remove_article", "remove_articles",
+           "rebuild"]
 
 FACTS_GRAPH = iris.FACTS_GRAPH
 Key = tuple[str, str, str]
@@ -224,11 +225,19 @@ def replace_articles(store: Store, bundles: dict, *, also=()) -> int:
 def remove_article(store: Store, stem: str) -> int:
     """Take one article's graph and claim graphs out and recount the facts they asserted, as one
     atomic update; returns how many graphs went."""
-    graphs = [g for g in store.graphs_of_article(stem) if store.has_graph(g)]
-    if graphs:
-        gone, new = refresh(store, graphs, ())
-        store.replace_graphs(graphs, new, delete=gone)
-    return len(graphs)
+    return remove_articles(store, [stem])[stem]
+
+
+def remove_articles(store: Store, stems) -> dict[str, int]:
+    """:func:`remove_article` for several articles in one atomic update; returns how many
+    graphs went for each stem (0 for an article the store does not hold)."""
+    graphs = {stem: [g for g in store.graphs_of_article(stem) if store.has_graph(g)]
+              for stem in stems}
+    drop = [g for held in graphs.values() for g in held]
+    if drop:
+        gone, new = refresh(store, drop, ())
+        store.replace_graphs(drop, new, delete=gone)
+    return {stem: len(held) for stem, held in graphs.items()}
 
 
 def rebuild(store: Store) -> int:

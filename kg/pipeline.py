@@ -29,8 +29,9 @@ from .triples import article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
-           "summarize", "add_article", "add_articles", "remove_article", "optimize", "export",
-           "exclusive", "OUTPUT_NAMES", "ONTOLOGY_PATH", "LOAD_BATCH", "default_workers",
+           "summarize", "add_article", "add_articles", "remove_article", "remove_articles",
+           "optimize", "export", "exclusive", "OUTPUT_NAMES", "ONTOLOGY_PATH", "LOAD_BATCH",
+           "default_workers",
            "DEFAULT_DATA", "DEFAULT_OUT"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -624,13 +625,34 @@ def remove_article(stem: str, store_dir: Path | str = DEFAULT_OUT / "store") -> 
     StoreError
         ``store_dir`` is not a store (nothing is created there).
     """
+    return remove_articles([stem], store_dir)[stem]
+
+
+def remove_articles(stems, store_dir: Path | str = DEFAULT_OUT / "store") -> dict[str, int]:
+    """Take several articles out of a persistent store in one atomic update; returns how many
+    graphs went for each stem. A stem given twice counts once.
+
+    Raises
+    ------
+    ArticleError
+        The store holds no article of one of the stems (the first one found); nothing is
+        removed.
+    StoreError
+        ``store_dir`` is not a store (nothing is created there).
+    ValueError
+        No stem given.
+    """
+    stems = list(dict.fromkeys(stems))
+    if not stems:
+        raise ValueError("no article to remove")
     require_store(store_dir)
     with exclusive(Path(store_dir).parent):
         store = Store(store_dir, must_exist=True)
-        removed = derive.remove_article(store, stem)
+        for stem in stems:
+            if not any(store.has_graph(g) for g in store.graphs_of_article(stem)):
+                raise ArticleError("the store holds no such article", file=store_dir, item=stem)
+        removed = derive.remove_articles(store, stems)
         store.flush()
-    if removed == 0:
-        raise ArticleError("the store holds no such article", file=store_dir, item=stem)
     return removed
 
 

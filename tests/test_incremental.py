@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from kg.derive import replace_article
-from kg.errors import QuoteNotFound, StoreBusy
-from kg.pipeline import add_article, add_articles, build, load_corpus, remove_article
+from kg.errors import ArticleError, QuoteNotFound, StoreBusy
+from kg.pipeline import (add_article, add_articles, build, load_corpus, remove_article,
+                         remove_articles)
 from kg.store import Store
 
 from .conftest import DATA
@@ -124,6 +125,25 @@ def test_one_invalid_article_keeps_the_whole_add_out(data_copy, tmp_path):
     assert out.returncode == 1 and f"{STEMS[2]}.yaml" in out.stderr
     assert "unaccounted-7700" in out.stderr and "Traceback" not in out.stderr
     assert quads(store) == before
+
+
+def test_several_articles_out_in_one_remove_equal_removing_them_one_by_one(tmp_path):
+    build(DATA, tmp_path / "a", validate=False)
+    build(DATA, tmp_path / "b", validate=False)
+    one_by_one, together = tmp_path / "a" / "store", tmp_path / "b" / "store"
+    for stem in STEMS[:2]:
+        remove_article(stem, one_by_one)
+    out = subprocess.run([sys.executable, "-m", "kg.cli", "remove", STEMS[0], STEMS[1],
+                          STEMS[0], "--store", str(together)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("removed ") == 2
+    assert quads(together) == quads(one_by_one)
+    # one stem the store does not hold: nothing is removed
+    before = quads(together)
+    with pytest.raises(ArticleError, match=f"{STEMS[1]}: the store holds no such article"):
+        remove_articles([STEMS[2], STEMS[1]], together)
+    assert quads(together) == before
+    assert remove_articles([STEMS[2]], together) == {STEMS[2]: 34}
 
 
 def test_a_second_writer_gets_store_busy(tmp_path):
