@@ -145,6 +145,8 @@ def _kept_rows(store: Store) -> dict | None:
     """The view rows kept beside ``store`` (:func:`kg.store.keep_beside`), if they were fetched
     from the store as it is now by these queries and are well formed; else ``None``."""
     data = read_kept(store, _VIEWS_KIND, _views_format())
+    if data is None:
+        return None
     try:
         views = data["views"]
         out = {}

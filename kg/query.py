@@ -28,7 +28,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
-import json
 import os
 import re
 import weakref

@@ -46,6 +46,15 @@ def runaway_query():
 
 
 @pytest.fixture()
+def fresh_store(tmp_path):
+    """The store of a ``kg build`` of data/ made for one test, which may change it."""
+    from kg.pipeline import build
+
+    build(DATA, tmp_path, validate=False)
+    return tmp_path / "store"
+
+
+@pytest.fixture()
 def data_copy(tmp_path):
     """A writable copy of data/, for tests that break or change it."""
     target = tmp_path / "data"

@@ -5,21 +5,12 @@ from __future__ import annotations
 import json
 
 import networkx as nx
-import pytest
 
 import kg.network as network
 import kg.store
 from kg.network import actor_meeting_network, actor_network
-from kg.pipeline import build, remove_article
+from kg.pipeline import remove_article
 from kg.store import Store, kept_beside
-
-from .conftest import DATA
-
-
-@pytest.fixture()
-def built(tmp_path):
-    build(DATA, tmp_path, validate=False)
-    return tmp_path / "store"
 
 
 def _fetches(monkeypatch) -> list:
@@ -36,32 +27,32 @@ def _same(a, b) -> bool:
             and list(a.edges(keys=True, data=True)) == list(b.edges(keys=True, data=True)))
 
 
-def test_the_next_process_reads_the_rows_from_the_file(built, monkeypatch):
+def test_the_next_process_reads_the_rows_from_the_file(fresh_store, monkeypatch):
     calls = _fetches(monkeypatch)
-    first = Store(built, read_only=True)
+    first = Store(fresh_store, read_only=True)
     fetched = actor_network(first)
     assert sorted(calls) == sorted(network._QUERIES)
     path = kept_beside(first, "views")
-    assert path.is_file() and path.parent == built.resolve().parent
-    again = Store(built, read_only=True)       # what a later `kg central` or `kg ego` opens
+    assert path.is_file() and path.parent == fresh_store.resolve().parent
+    again = Store(fresh_store, read_only=True)       # what a later `kg central` or `kg ego` opens
     assert _same(actor_network(again), fetched)
     assert isinstance(actor_meeting_network(again), nx.Graph)
     assert len(calls) == len(network._QUERIES)
 
 
-def test_a_change_to_the_store_makes_the_file_stale(built, monkeypatch):
-    before = Store(built, read_only=True)
+def test_a_change_to_the_store_makes_the_file_stale(fresh_store, monkeypatch):
+    before = Store(fresh_store, read_only=True)
     graph = actor_network(before)
     del before
-    remove_article("003_ab256062c44c36be", built)
+    remove_article("003_ab256062c44c36be", fresh_store)
     calls = _fetches(monkeypatch)
-    after = actor_network(Store(built, read_only=True))
+    after = actor_network(Store(fresh_store, read_only=True))
     assert len(calls) == len(network._QUERIES)
     assert after.number_of_edges() < graph.number_of_edges()
 
 
-def test_a_bad_or_foreign_file_is_fetched_again_not_trusted(built, monkeypatch):
-    store = Store(built, read_only=True)
+def test_a_bad_or_foreign_file_is_fetched_again_not_trusted(fresh_store, monkeypatch):
+    store = Store(fresh_store, read_only=True)
     good_graph = actor_network(store)
     path = kept_beside(store, "views")
     good = json.loads(path.read_text())
@@ -78,21 +69,21 @@ def test_a_bad_or_foreign_file_is_fetched_again_not_trusted(built, monkeypatch):
     calls = _fetches(monkeypatch)
     for text in bad:
         path.write_bytes(text)
-        assert _same(actor_network(Store(built, read_only=True)), good_graph)
+        assert _same(actor_network(Store(fresh_store, read_only=True)), good_graph)
         assert json.loads(path.read_text()) == good    # written again
     assert len(calls) == len(bad) * len(network._QUERIES)
 
 
-def test_a_writable_store_keeps_no_file_and_a_failed_write_is_harmless(built, monkeypatch):
-    writable = Store(built)
+def test_a_writable_store_keeps_no_file_and_a_failed_write_is_harmless(fresh_store, monkeypatch):
+    writable = Store(fresh_store)
     assert kept_beside(writable, "views") is None
     actor_network(writable)
     del writable
-    assert not list(built.resolve().parent.glob(".*.views.json"))
+    assert not list(fresh_store.resolve().parent.glob(".*.views.json"))
 
     def refuse(*_a, **_k):
         raise PermissionError("read-only directory")
     monkeypatch.setattr(kg.store, "write_atomic", refuse)
-    graph = actor_network(Store(built, read_only=True))
+    graph = actor_network(Store(fresh_store, read_only=True))
     assert graph.number_of_edges() > 0
-    assert not list(built.resolve().parent.glob(".*.views.json"))
+    assert not list(fresh_store.resolve().parent.glob(".*.views.json"))

@@ -9,18 +9,12 @@ import pytest
 import kg.query as Q
 import kg.store
 from kg.errors import UnknownEntity
-from kg.pipeline import add_article, build, remove_article
+from kg.pipeline import add_article, remove_article
 from kg.store import Store
 
 from .conftest import DATA
 
 STEM = "003_ab256062c44c36be"
-
-
-@pytest.fixture()
-def built(tmp_path):
-    build(DATA, tmp_path, validate=False)
-    return tmp_path / "store"
 
 
 def _reads(monkeypatch) -> list:
@@ -35,15 +29,15 @@ def _content(index):
     return index.names, index.types, index.labels, index.spelled
 
 
-def test_the_next_process_reads_the_index_from_its_file(built, monkeypatch):
+def test_the_next_process_reads_the_index_from_its_file(fresh_store, monkeypatch):
     calls = _reads(monkeypatch)
-    first = Store(built, read_only=True)
+    first = Store(fresh_store, read_only=True)
     assert first.stamp is not None
     pompeo = Q.resolve_name(first, "the U.S. top diplomat", "actor")
     assert len(calls) == 1
     saved = Q._index_file(first)
-    assert saved.is_file() and saved.parent == built.resolve().parent
-    again = Store(built, read_only=True)          # what a later `kg query` opens
+    assert saved.is_file() and saved.parent == fresh_store.resolve().parent
+    again = Store(fresh_store, read_only=True)          # what a later `kg query` opens
     assert again.stamp == first.stamp
     assert Q.resolve_name(again, "the U.S. top diplomat", "actor") == pompeo
     assert len(calls) == 1
@@ -51,24 +45,24 @@ def test_the_next_process_reads_the_index_from_its_file(built, monkeypatch):
     assert Q._index(again).row_keys == Q._NameIndex(*Q._read_names(first)).row_keys
 
 
-def test_a_change_to_the_store_makes_the_file_stale(built, monkeypatch):
+def test_a_change_to_the_store_makes_the_file_stale(fresh_store, monkeypatch):
     calls = _reads(monkeypatch)
-    before = Store(built, read_only=True)
+    before = Store(fresh_store, read_only=True)
     Q._index(before)
     stamp = before.stamp
     del before
-    remove_article(STEM, built)
-    after = Store(built, read_only=True)
+    remove_article(STEM, fresh_store)
+    after = Store(fresh_store, read_only=True)
     assert after.stamp != stamp
     Q._index(after)
     assert len(calls) == 2
-    add_article(STEM, DATA, built)
-    assert Store(built, read_only=True).stamp not in (stamp, after.stamp)
+    add_article(STEM, DATA, fresh_store)
+    assert Store(fresh_store, read_only=True).stamp not in (stamp, after.stamp)
 
 
-def test_a_bad_or_foreign_file_is_read_again_not_trusted(built, monkeypatch):
+def test_a_bad_or_foreign_file_is_read_again_not_trusted(fresh_store, monkeypatch):
     calls = _reads(monkeypatch)
-    store = Store(built, read_only=True)
+    store = Store(fresh_store, read_only=True)
     Q._index(store)
     path = Q._index_file(store)
     good = json.loads(path.read_text())
@@ -80,23 +74,23 @@ def test_a_bad_or_foreign_file_is_read_again_not_trusted(built, monkeypatch):
            json.dumps({**good, "keys": [0] * len(good["keys"])}).encode()]
     for text in bad:
         path.write_bytes(text)
-        index = Q._index(Store(built, read_only=True))
+        index = Q._index(Store(fresh_store, read_only=True))
         assert _content(index) == _content(Q._index(store))
         assert json.loads(path.read_text()) == good    # written again
     assert len(calls) == 1 + len(bad)
 
 
-def test_a_writable_store_keeps_no_file_and_a_failed_write_is_harmless(built, monkeypatch):
-    writable = Store(built)
+def test_a_writable_store_keeps_no_file_and_a_failed_write_is_harmless(fresh_store, monkeypatch):
+    writable = Store(fresh_store)
     assert writable.stamp is None and Q._index_file(writable) is None
     Q._index(writable)
     del writable
-    assert not list(built.resolve().parent.glob(".*.name-index.json"))
+    assert not list(fresh_store.resolve().parent.glob(".*.name-index.json"))
 
     def refuse(*_a, **_k):
         raise PermissionError("read-only directory")
     monkeypatch.setattr(kg.store, "write_atomic", refuse)
-    store = Store(built, read_only=True)
+    store = Store(fresh_store, read_only=True)
     assert Q.resolve_name(store, "Pompeo", "actor").value.endswith("mike-pompeo")
     with pytest.raises(UnknownEntity):
         Q.resolve_name(store, "nobody at all", "actor")
