@@ -28,7 +28,7 @@ import pyoxigraph as ox
 from rdflib.namespace import RDF, XSD
 
 from . import iris
-from .store import Encoded, Store, canonical_quads, encode_batch
+from .store import Encoded, Store, canonical_quads
 from .vocab import KG, PROV, SDO
 
 __all__ = ["FACTS_GRAPH", "Key", "reports", "merge", "fact_quads", "encoded_facts", "refresh",
@@ -133,20 +133,36 @@ def fact_quads(key: Key, outlets: set[str], terms: tuple | None = None) -> list[
 
 def encoded_facts(found: dict[Key, set[str]], *, chunk: int = 50_000) -> Iterator[Encoded]:
     """The fact nodes of ``found`` (every fact of a corpus), serialized in parts of ``chunk``
-    facts, in the order of their keys so that a build writes the same files every time."""
+    facts, in the order of their keys so that a build writes the same files every time.
+
+    The keys are terms in N-Triples form as the store keeps them, so the lines are written
+    here, not made into pyoxigraph quads and serialized: at 10k articles that took 1.7 s of the
+    build's own process, at its end, when nothing else runs. The TriG part is one graph block of
+    the same triples (N-Triples terms are valid TriG).
+
+    Examples
+    --------
+    >>> key = ("<https://x/a>", "<https://x/p>", '"b"')
+    >>> part = next(encoded_facts({key: {"<https://x/o>"}}))
+    >>> quads = list(ox.parse(part.nq, format=ox.RdfFormat.N_QUADS))
+    >>> set(quads) == set(fact_quads(key, {"<https://x/o>"}))
+    True
+    >>> set(ox.parse(part.trig, format=ox.RdfFormat.TRIG)) == set(quads), part.quads
+    (True, 5)
+    """
     keys = sorted(found)
     for i in range(0, len(keys), chunk):
-        lines = []
+        triples = []
         for key in keys[i:i + chunk]:
             node = f"<{iris.fact(*key)}>"
-            lines.append(f"{node} {_SUBJECT} {key[0]} {_FACTS} .\n"
-                         f"{node} {_PREDICATE} {key[1]} {_FACTS} .\n"
-                         f"{node} {_OBJECT} {key[2]} {_FACTS} .\n"
-                         f'{node} {_OUTLETS} "{len(found[key])}"^^{_INTEGER} {_FACTS} .\n')
-            lines.extend(f"{node} {_ATTRIBUTED} {outlet} {_FACTS} .\n"
-                         for outlet in sorted(found[key]))
-        batch = list(ox.parse("".join(lines).encode(), format=ox.RdfFormat.N_QUADS))
-        yield encode_batch(batch, prefixes=False)
+            triples.append(f"{node} {_SUBJECT} {key[0]}")
+            triples.append(f"{node} {_PREDICATE} {key[1]}")
+            triples.append(f"{node} {_OBJECT} {key[2]}")
+            triples.append(f'{node} {_OUTLETS} "{len(found[key])}"^^{_INTEGER}')
+            triples.extend(f"{node} {_ATTRIBUTED} {outlet}" for outlet in sorted(found[key]))
+        nq = "".join(f"{t} {_FACTS} .\n" for t in triples).encode()
+        trig = f"{_FACTS} {{\n" + "".join(f"\t{t} .\n" for t in triples) + "}\n"
+        yield Encoded(nq, trig.encode(), len(triples))
 
 
 def _claim_article(raw: ox.Store, graph) -> ox.NamedNode | None:
