@@ -433,6 +433,7 @@ def phase_build(a):
     T.wrap(P, "canonical_quads", "canonical_quads (total)")
     T.wrap(P, "encode_batch", "serialization (encode_batch)")
     T.wrap(P.derive, "reports", "fact reports (derive.reports)")
+    T.wrap(P.derive, "mentions", "actors' claim counts (derive.mentions)")
     T.wrap(S.Store, "load_encoded", "load_encoded (total)")
     T.wrap(S.Store, "flush", "flush")
     T.wrap(P, "summarize", "summarize (counts query)")
@@ -495,6 +496,7 @@ def phase_build(a):
             0.0, both.get("canonical_quads (total)", 0.0) - gen - shacl), 2),
         "serialization": round(both.get("serialization (encode_batch)", 0.0), 2),
         "fact reports": round(both.get("fact reports (derive.reports)", 0.0), 2),
+        "actors' claim counts": round(both.get("actors' claim counts (derive.mentions)", 0.0), 2),
         "bulk load (background thread)": round(bulk, 2),
         "streaming into store and files (this process's wall)": sec.get(
             "load_encoded (total)", 0.0),

@@ -16,12 +16,20 @@ writes the same node. The nodes are made by a build from what its workers found
 the facts of the article's old and new claim graphs only (:func:`refresh`), in the same atomic
 update as the article. :func:`rebuild` recounts everything (a store filled by hand).
 
+The same graph holds one summary per actor, ``<actor> kg:claimCount n``: how many claims
+mention it (claim graphs holding a triple whose object is the actor), which listing every actor
+with its count would otherwise recount over every claim. A build counts them from its workers'
+:func:`mentions`; ``kg add`` and ``kg remove`` adjust the stored count by the claim graphs they
+take away and bring (:func:`refresh`): the work follows the article, not how often the actor is
+mentioned elsewhere.
+
 Facts are keyed by their three terms in N-Triples form, as the store keeps them: strings cross
 process boundaries ten times faster than pyoxigraph terms.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 import pyoxigraph as ox
@@ -29,9 +37,10 @@ from rdflib.namespace import RDF, XSD
 
 from . import iris
 from .store import Encoded, Store, canonical_quads
-from .vocab import KG, PROV, SDO
+from .vocab import KG, PROV, SDO, SEM
 
-__all__ = ["FACTS_GRAPH", "Key", "reports", "merge", "fact_quads", "encoded_facts", "refresh",
+__all__ = ["FACTS_GRAPH", "Key", "reports", "mentions", "merge", "fact_quads", "encoded_facts",
+           "refresh",
            "replace_article", "replace_articles", "remove_article", "remove_articles",
            "rebuild"]
 
@@ -48,6 +57,8 @@ _OBJECT = ox.NamedNode(str(RDF.object))
 _OUTLETS = ox.NamedNode(str(KG.outletCount))
 _ATTRIBUTED = ox.NamedNode(str(PROV.wasAttributedTo))
 _INTEGER = ox.NamedNode(str(XSD.integer))
+_ACTOR = ox.NamedNode(str(SEM.Actor))
+_CLAIM_COUNT = ox.NamedNode(str(KG.claimCount))
 
 
 def _is_fact(quad: ox.Quad, claim: ox.NamedNode) -> bool:
@@ -78,11 +89,9 @@ def reports(quads: Iterable[ox.Quad]) -> dict[Key, set[str]]:
     {('<https://x/m>', '<https://x/p>', '"v"'): {'<https://x/o>'}}
     """
     quads = quads if isinstance(quads, list) else list(quads)
-    article_of, outlets = {}, {}
+    article_of, outlets = _claim_graphs(quads), {}
     for q in quads:
-        if q.predicate == _DERIVED_FROM and q.subject == q.graph_name:
-            article_of[q.graph_name] = q.object
-        elif q.predicate == _PUBLISHER:
+        if q.predicate == _PUBLISHER:
             outlets.setdefault(q.subject, set()).add(str(q.object))
     found: dict[Key, set[str]] = {}
     for q in quads:
@@ -90,6 +99,47 @@ def reports(quads: Iterable[ox.Quad]) -> dict[Key, set[str]]:
         if article is not None and _is_fact(q, q.graph_name) and article in outlets:
             found.setdefault(_key(q), set()).update(outlets[article])
     return found
+
+
+def _claim_graphs(quads: list[ox.Quad]) -> dict:
+    """Claim graph -> its article: the graphs of ``quads`` that say they ``prov:wasDerivedFrom``
+    an article."""
+    return {q.graph_name: q.object for q in quads
+            if q.predicate == _DERIVED_FROM and q.subject == q.graph_name}
+
+
+def _mentioned(quads: list[ox.Quad], claims) -> dict:
+    """Claim graph -> the IRIs that are the object of one of its triples, for the graphs
+    ``claims``."""
+    found: dict = {}
+    for q in quads:
+        if q.graph_name in claims and isinstance(q.object, ox.NamedNode):
+            found.setdefault(q.graph_name, set()).add(q.object)
+    return found
+
+
+def mentions(quads: Iterable[ox.Quad], actors: Iterable[str] = ()) -> dict[str, int]:
+    """How many claim graphs of ``quads`` mention each actor: hold a triple whose object it is.
+
+    An actor is an IRI typed ``sem:Actor`` in ``quads`` or listed in ``actors`` (N-Triples form,
+    such as the registry's actors, which an article's claims use but do not type). Keys are in
+    N-Triples form, like :func:`reports`'.
+
+    Examples
+    --------
+    >>> N = ox.NamedNode
+    >>> c, a, kim = N("https://x/claim/1"), N("https://x/article/1"), N("https://x/kim")
+    >>> mentions([ox.Quad(c, _DERIVED_FROM, a, c), ox.Quad(N("https://x/m"), N("https://x/p"), kim, c),
+    ...           ox.Quad(c, N("https://x/q"), kim, c)], actors={"<https://x/kim>"})
+    {'<https://x/kim>': 1}
+    """
+    quads = quads if isinstance(quads, list) else list(quads)
+    typed = set(actors) | {str(q.subject) for q in quads
+                           if q.predicate == _TYPE and q.object == _ACTOR}
+    counts: Counter = Counter()
+    for objects in _mentioned(quads, _claim_graphs(quads)).values():
+        counts.update(o for o in map(str, objects) if o in typed)
+    return dict(counts)
 
 
 def merge(into: dict[Key, set[str]], found: dict[Key, set[str]]) -> None:
@@ -131,9 +181,17 @@ def fact_quads(key: Key, outlets: set[str], terms: tuple | None = None) -> list[
          for outlet in sorted(outlets)]
 
 
-def encoded_facts(found: dict[Key, set[str]], *, chunk: int = 50_000) -> Iterator[Encoded]:
+def count_quad(actor, n: int) -> ox.Quad:
+    """The quad saying that ``n`` claims mention ``actor`` (a pyoxigraph term)."""
+    return ox.Quad(actor, _CLAIM_COUNT, ox.Literal(str(n), datatype=_INTEGER), _FACTS)
+
+
+def encoded_facts(found: dict[Key, set[str]], counts: dict[str, int] | None = None, *,
+                  chunk: int = 50_000) -> Iterator[Encoded]:
     """The fact nodes of ``found`` (every fact of a corpus), serialized in parts of ``chunk``
-    facts, in the order of their keys so that a build writes the same files every time.
+    facts, in the order of their keys so that a build writes the same files every time; then
+    the actors' claim counts ``counts`` (from :func:`mentions`, summed), in the order of the
+    actors.
 
     The keys are terms in N-Triples form as the store keeps them, so the lines are written
     here, not made into pyoxigraph quads and serialized: at 10k articles that took 1.7 s of the
@@ -149,6 +207,9 @@ def encoded_facts(found: dict[Key, set[str]], *, chunk: int = 50_000) -> Iterato
     True
     >>> set(ox.parse(part.trig, format=ox.RdfFormat.TRIG)) == set(quads), part.quads
     (True, 5)
+    >>> [q.object.value for q in ox.parse(next(encoded_facts({}, {"<https://x/kim>": 3})).nq,
+    ...                                     format=ox.RdfFormat.N_QUADS)]
+    ['3']
     """
     keys = sorted(found)
     for i in range(0, len(keys), chunk):
@@ -160,9 +221,18 @@ def encoded_facts(found: dict[Key, set[str]], *, chunk: int = 50_000) -> Iterato
             triples.append(f"{node} {_OBJECT} {key[2]}")
             triples.append(f'{node} {_OUTLETS} "{len(found[key])}"^^{_INTEGER}')
             triples.extend(f"{node} {_ATTRIBUTED} {outlet}" for outlet in sorted(found[key]))
-        nq = "".join(f"{t} {_FACTS} .\n" for t in triples).encode()
-        trig = f"{_FACTS} {{\n" + "".join(f"\t{t} .\n" for t in triples) + "}\n"
-        yield Encoded(nq, trig.encode(), len(triples))
+        yield _encoded_triples(triples)
+    actors = sorted(counts or ())
+    for i in range(0, len(actors), chunk):
+        yield _encoded_triples([f'{actor} {_CLAIM_COUNT} "{counts[actor]}"^^{_INTEGER}'
+                                for actor in actors[i:i + chunk]])
+
+
+def _encoded_triples(triples: list[str]) -> Encoded:
+    """Triples (N-Triples terms, no final dot) in :data:`FACTS_GRAPH`, as N-Quads and TriG."""
+    nq = "".join(f"{t} {_FACTS} .\n" for t in triples).encode()
+    trig = f"{_FACTS} {{\n" + "".join(f"\t{t} .\n" for t in triples) + "}\n"
+    return Encoded(nq, trig.encode(), len(triples))
 
 
 def _claim_article(raw: ox.Store, graph) -> ox.NamedNode | None:
@@ -189,22 +259,28 @@ def _outlets_in_store(raw: ox.Store, terms: tuple, skip: set) -> set[str]:
     return out
 
 
-def refresh(store: Store, drop, quads) -> tuple[list[ox.Quad], list[ox.Quad]]:
+def refresh(store: Store, drop, quads, also=()) -> tuple[list[ox.Quad], list[ox.Quad]]:
     """The fact quads to delete and to insert when the graphs ``drop`` are replaced by
-    ``quads`` (rdflib-term quads, such as an article's bundle); for one atomic update, see
+    ``quads`` (rdflib-term quads, such as an article's bundle) and ``also`` (the registry
+    entries they use) is added; for one atomic update, see
     :meth:`kg.store.Store.replace_graphs`.
 
     Only the facts of the dropped claim graphs and of the new ones are recounted: each is
     looked up in the store (which claim graphs assert it, outside ``drop``), then the new
-    graphs' reports are added. Nothing is written here.
+    graphs' reports are added. The claim counts of the actors those graphs mention are adjusted
+    (:func:`_recounted`). Nothing is written here.
     """
     raw = store.raw
     skip = {ox.NamedNode(str(g)) for g in drop}
-    found = reports(canonical_quads(quads))
+    new_quads = canonical_quads(quads)
+    found = reports(new_quads)
     touched: dict[Key, tuple | None] = dict.fromkeys(found)
+    dropped = {}
     for graph in skip:
         if _claim_article(raw, graph) is not None:
-            for q in raw.quads_for_pattern(None, None, None, graph):
+            held = list(raw.quads_for_pattern(None, None, None, graph))
+            dropped[graph] = {q.object for q in held if isinstance(q.object, ox.NamedNode)}
+            for q in held:
                 if _is_fact(q, graph):
                     touched[_key(q)] = (q.subject, q.predicate, q.object)
     delete, insert = [], []
@@ -216,7 +292,46 @@ def refresh(store: Store, drop, quads) -> tuple[list[ox.Quad], list[ox.Quad]]:
         new = set(fact_quads(key, outlets, terms)) if outlets else set()
         delete.extend(old - new)
         insert.extend(new - old)
-    return delete, insert
+    typed = {q.subject for q in new_quads + canonical_quads(also)
+             if q.predicate == _TYPE and q.object == _ACTOR}
+    gone, came = _recounted(raw, dropped, _mentioned(new_quads, _claim_graphs(new_quads)),
+                            typed, skip)
+    return delete + gone, insert + came
+
+
+def _recounted(raw: ox.Store, dropped: dict, added: dict, typed: set, skip: set):
+    """The claim-count quads to delete and insert when the claim graphs ``dropped`` (graph ->
+    the IRIs it mentions) give way to ``added``: a stored count moves by the difference, so the
+    work follows the article. An actor without a stored count (no claim mentioned it, or the
+    store was filled by hand) is counted in the store outside ``skip``. ``typed``: actors the
+    new quads type, which the store may not know yet."""
+    change: Counter = Counter()
+    for objects in dropped.values():
+        change.subtract(objects)
+    for objects in added.values():
+        change.update(objects)
+    gone, came = [], []
+    for term, moved in change.items():
+        kept = list(raw.quads_for_pattern(term, _CLAIM_COUNT, None, _FACTS))
+        if kept:
+            if moved == 0:
+                continue
+            n = int(kept[0].object.value) + moved
+        elif term in typed or next(raw.quads_for_pattern(term, _TYPE, _ACTOR, None), None) is not None:
+            n = _count_in_store(raw, term, skip) + sum(term in o for o in added.values())
+        else:
+            continue
+        gone.extend(kept)
+        if n > 0:
+            came.append(count_quad(term, n))
+    return gone, came
+
+
+def _count_in_store(raw: ox.Store, term, skip: set) -> int:
+    """How many claim graphs of the store, outside ``skip``, mention ``term``."""
+    graphs = {q.graph_name for q in raw.quads_for_pattern(None, None, term, None)
+              if q.graph_name not in skip}
+    return sum(1 for g in graphs if _claim_article(raw, g) is not None)
 
 
 def replace_article(store: Store, stem: str, quads, *, also=()) -> int:
@@ -233,8 +348,9 @@ def replace_articles(store: Store, bundles: dict, *, also=()) -> int:
     of both."""
     quads = [q for bundle in bundles.values() for q in bundle]
     old = [g for stem in bundles for g in store.graphs_of_article(stem)]
-    gone, new = refresh(store, old, quads)
-    store.replace_graphs(old, list(also) + quads + new, delete=gone)
+    also = list(also)
+    gone, new = refresh(store, old, quads, also)
+    store.replace_graphs(old, also + quads + new, delete=gone)
     return len(new) - len(gone)
 
 
@@ -257,23 +373,29 @@ def remove_articles(store: Store, stems) -> dict[str, int]:
 
 
 def rebuild(store: Store) -> int:
-    """Recount every fact of the store and replace :data:`FACTS_GRAPH` with the result, in one
-    update; returns how many facts there are. For a store filled by hand (``Store.add``): a
-    build, ``kg add`` and ``kg remove`` keep the facts current themselves."""
+    """Recount every fact of the store and every actor's claims, and replace
+    :data:`FACTS_GRAPH` with the result, in one update; returns how many facts there are. For a
+    store filled by hand (``Store.add``): a build, ``kg add`` and ``kg remove`` keep the facts
+    current themselves."""
     raw = store.raw
     found: dict[Key, set[str]] = {}
     outlets: dict = {}
+    counts: Counter = Counter()
+    actors = {q.subject for q in raw.quads_for_pattern(None, _TYPE, _ACTOR, None)}
     for q in raw.quads_for_pattern(None, _DERIVED_FROM, None, None):
         claim, article = q.graph_name, q.object
         if q.subject != claim or not isinstance(claim, ox.NamedNode):
             continue
+        held = list(raw.quads_for_pattern(None, None, None, claim))
+        counts.update({fq.object for fq in held} & actors)
         if article not in outlets:
             outlets[article] = _publishers(raw, article)
         if not outlets[article]:
             continue
-        for fq in raw.quads_for_pattern(None, None, None, claim):
+        for fq in held:
             if _is_fact(fq, claim):
                 found.setdefault(_key(fq), set()).update(outlets[article])
     quads = [q for key in sorted(found) for q in fact_quads(key, found[key])]
+    quads += [count_quad(actor, n) for actor, n in sorted(counts.items(), key=lambda i: str(i[0]))]
     store.replace_graphs([FACTS_GRAPH], quads)
     return len(found)

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from .errors import ArticleError, ClaimError, StoreBusy, StoreError
 from .fsio import write_atomic
 from . import derive
 from .store import Encoded, Store, canonical_quads, encode_batch, require_store
-from .triples import article_quads, claim_quads, entity_quads, ontology_quads
+from .triples import actor_iris, article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
@@ -227,17 +228,20 @@ def _checked_bundle(corpus: Corpus, stem: str, validate: bool) -> list:
     return bundle
 
 
-def _encoded_batch(task) -> tuple[Encoded, dict]:
+def _encoded_batch(task) -> tuple[Encoded, dict, dict]:
     """A worker's share of a build: read and check a batch of articles, make their quads and
     serialize them (see :func:`kg.store.encode`), so that the build's own process only loads
     and writes bytes; with the outlets reporting each fact of the batch
-    (:func:`kg.derive.reports`). Runs in a forked worker (the registry is
+    (:func:`kg.derive.reports`) and how many of its claims mention each actor
+    (:func:`kg.derive.mentions`). Runs in a forked worker (the registry is
     :data:`_WORKER_REGISTRY`) or, for a small corpus, in the build's process (the registry is
     given)."""
     data_dir, stems, validate, registry = task
-    corpus = load_corpus(data_dir, only=stems, registry=registry or _WORKER_REGISTRY)
+    registry = registry or _WORKER_REGISTRY
+    corpus = load_corpus(data_dir, only=stems, registry=registry)
     batch = canonical_quads(q for stem in stems for q in _checked_bundle(corpus, stem, validate))
-    return encode_batch(batch, prefixes=False), derive.reports(batch)
+    return (encode_batch(batch, prefixes=False), derive.reports(batch),
+            derive.mentions(batch, actor_iris(registry)))
 
 
 @contextmanager
@@ -250,7 +254,7 @@ def _encoded_corpus(data_dir: Path, registry: Registry, stems: list[str], *, val
     caller opens a store or takes a lock that they must not inherit, and end on leaving."""
     head = (encode_batch(canonical_quads(itertools.chain(entity_quads(registry),
                                                          ontology_quads(ONTOLOGY_PATH))),
-                         prefixes=True), {})
+                         prefixes=True), {}, {})
     batches = [stems[i:i + LOAD_BATCH] for i in range(0, len(stems), LOAD_BATCH)]
     if workers <= 0 or len(batches) <= 1:
         yield itertools.chain([head], (_encoded_batch((data_dir, b, validate, registry))
@@ -427,12 +431,15 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
             # memory is needed (one transaction held every quad in memory: 13.7 GB at 100k
             # articles). The two files are written from the bytes the store loads, not dumped
             # afterwards; the workers make and serialize the quads, this process only loads.
-            # The facts' outlets are gathered as the parts go by; their nodes come last.
+            # The facts' outlets and the actors' claim counts are gathered as the parts go by;
+            # their quads come last.
             facts: dict = {}
+            counts: Counter = Counter()
             with _new_files(gen, ("kg.trig", "kg.nq")) as files:
                 write_to = {"trig": files["kg.trig"], "nq": files["kg.nq"]}
-                triples = store.load_encoded(_gathering(parts, facts), write_to=write_to)
-                triples += store.load_encoded(derive.encoded_facts(facts), write_to=write_to)
+                triples = store.load_encoded(_gathering(parts, facts, counts), write_to=write_to)
+                triples += store.load_encoded(derive.encoded_facts(facts, counts),
+                                              write_to=write_to)
             store.flush()
             store.optimize()  # the loads leave many files; compacted, lookups are ~2x faster
             report = summarize(store, triples=triples)
@@ -451,10 +458,12 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
         return report
 
 
-def _gathering(parts, facts: dict):
-    """The :class:`Encoded` parts of ``parts``, merging each one's facts into ``facts``."""
-    for part, found in parts:
+def _gathering(parts, facts: dict, counts: Counter):
+    """The :class:`Encoded` parts of ``parts``, merging each one's facts into ``facts`` and
+    adding its actors' claim counts to ``counts``."""
+    for part, found, mentioned in parts:
         derive.merge(facts, found)
+        counts.update(mentioned)
         yield part
 
 

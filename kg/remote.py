@@ -53,7 +53,7 @@ from .derive import reports
 from .errors import QueryError, StoreError
 from .query import PREFIXES, NamedQuery, QueryResult, _bind, _tokens, bind_values, named_query
 from .store import Store, from_ox, to_ox
-from .vocab import ID, PROV
+from .vocab import ID, PROV, SEM
 
 __all__ = ["RemoteStore", "RemoteError", "PushReport", "push", "run_named_remote",
            "bind_values", "label_store"]
@@ -335,7 +335,7 @@ class PushReport:
     triples: int
     dropped: int = 0
     requests: int = 0
-    facts: int = 0  # quads of fact nodes sent again with one article's graphs (kg.derive)
+    facts: int = 0  # facts-graph quads sent again with one article's graphs (kg.derive)
 
 
 def _ntriples(quads) -> list[str]:
@@ -350,16 +350,20 @@ def _remote_article_graphs(remote: RemoteStore, stem: str) -> set[str]:
 
 
 _FACTS = ox.NamedNode(str(iris.FACTS_GRAPH))
+_TYPE = ox.NamedNode(str(RDF.type))
+_ACTOR = ox.NamedNode(str(SEM.Actor))
 
 
 def _fact_nodes(store: Store, remote: RemoteStore, local: list[str], old: set[str]) -> set[str]:
-    """The fact nodes (:mod:`kg.derive`) that replacing the graphs ``old`` on ``remote`` by the
-    local graphs ``local`` may change: those of the triples the remote's graphs assert (found
-    there by value, so the remote's spelling of a literal does not matter) and those of the
-    local graphs' facts."""
+    """The subjects in the facts graph (:mod:`kg.derive`) that replacing the graphs ``old`` on
+    ``remote`` by the local graphs ``local`` may change: the fact nodes of the triples the
+    remote's graphs assert (found there by value, so the remote's spelling of a literal does
+    not matter) and of the local graphs' facts, and the actors either side mentions (their
+    claim counts)."""
     raw = store.raw
-    nodes = {str(iris.fact(*key)) for key in reports(
-        [q for g in local for q in raw.quads_for_pattern(None, None, None, ox.NamedNode(g))])}
+    quads = [q for g in local for q in raw.quads_for_pattern(None, None, None, ox.NamedNode(g))]
+    nodes = {str(iris.fact(*key)) for key in reports(quads)}
+    mentioned = {q.object.value for q in quads if isinstance(q.object, ox.NamedNode)}
     if old:
         values = " ".join(str(ox.NamedNode(g)) for g in sorted(old))
         rows = remote.select(
@@ -367,12 +371,19 @@ def _fact_nodes(store: Store, remote: RemoteStore, local: list[str], old: set[st
             f"GRAPH {_FACTS} {{ ?fact {ox.NamedNode(str(RDF.subject))} ?s ; "
             f"{ox.NamedNode(str(RDF.predicate))} ?p ; {ox.NamedNode(str(RDF.object))} ?o }} }}").rows
         nodes |= {str(r["fact"]) for r in rows if isinstance(r["fact"], URIRef)}
+        rows = remote.select(f"SELECT DISTINCT ?o WHERE {{ VALUES ?g {{ {values} }} "
+                             f"GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?o)) }}").rows
+        mentioned |= {str(r["o"]) for r in rows if isinstance(r["o"], URIRef)}
+    nodes |= {iri for iri in mentioned
+              if next(raw.quads_for_pattern(ox.NamedNode(iri), _TYPE, _ACTOR, None), None)
+              is not None}
     return nodes
 
 
 def _push_facts(store: Store, remote: RemoteStore, nodes: set[str], batch: int,
                 report: "PushReport") -> None:
-    """Replace the fact nodes ``nodes`` on ``remote`` by the local ones (gone if none)."""
+    """Replace what the facts graph says of ``nodes`` (fact nodes, actors) on ``remote`` by
+    what it says locally (nothing, if it says nothing)."""
     raw, step = store.raw, max(1, batch)
     ordered = sorted(nodes)
     for i in range(0, len(ordered), step):
@@ -395,7 +406,8 @@ def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch
     ----------
     article : str, optional
         The file stem of one article: only its graph and its claim graphs are replaced, and the
-        fact nodes their triples have (:mod:`kg.derive`), here or there, are sent again.
+        fact nodes their triples have and the claim counts of the actors they mention
+        (:mod:`kg.derive`), here or there, are sent again.
     batch : int
         Triples per SPARQL Update request, and per ``INSERT DATA`` (a graph holding blank nodes
         is never split). Small requests are faster on Virtuoso, whose update compiler slows down

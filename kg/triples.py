@@ -45,7 +45,7 @@ OWL, RDF, RDFS, SKOS, XSD = map(_Terms, (OWL, RDF, RDFS, SKOS, XSD))
 FOAF, KG, OA, ORG, PROV, SDO, SEM, TIME = map(_Terms, (FOAF, KG, OA, ORG, PROV, SDO, SEM, TIME))
 
 __all__ = ["entity_quads", "article_quads", "claim_quads", "ontology_quads", "to_dataset",
-           "term_of", "CLASSES"]
+           "term_of", "actor_iris", "CLASSES"]
 
 #: Classes asserted for each entity kind. Superclasses are written out so that queries need no
 #: reasoner (Oxigraph and most SPARQL stores do none).
@@ -115,6 +115,13 @@ def _number(value) -> Literal:
     if isinstance(value, int):
         return Literal(str(value), datatype=XSD.integer)
     return Literal(repr(float(value)), datatype=XSD.decimal)
+
+
+@lru_cache(maxsize=4)
+def actor_iris(registry: Registry) -> frozenset[str]:
+    """The registry's entities that :func:`entity_quads` types ``sem:Actor``, as IRIs in
+    N-Triples form (see :func:`kg.derive.mentions`); computed once per registry."""
+    return frozenset(f"<{term_of(ent)}>" for ent in registry if SEM.Actor in CLASSES[ent.kind])
 
 
 def entity_quads(registry: Registry, keys=None):

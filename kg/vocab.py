@@ -116,6 +116,7 @@ class KG(DefinedNamespace):
     disputedBy: URIRef
     accordingTo: URIRef
     outletCount: URIRef  # derived: fact node -> how many outlets report it (kg.derive)
+    claimCount: URIRef  # derived: actor -> how many claims mention it (kg.derive)
     dateText: URIRef
     sha256: URIRef
     textFile: URIRef

@@ -13,6 +13,7 @@ from kg.derive import rebuild
 from kg.pipeline import add_article, build, remove_article
 from kg.query import PREFIXES
 from kg.store import Store
+from kg.vocab import KG
 
 from .conftest import DATA
 
@@ -37,6 +38,23 @@ _KEPT_OUTLETS = PREFIXES + """
 SELECT ?s ?p ?o ?outlet WHERE { GRAPH <%s> {
   ?fact rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; prov:wasAttributedTo ?outlet } }""" % (
     iris.FACTS_GRAPH)
+
+
+# An actor's claim count, counted over every claim (what `actors` asked before it was kept)
+_COUNTED_MENTIONS = PREFIXES + """
+SELECT ?actor (COUNT(DISTINCT ?claim) AS ?n) WHERE {
+  GRAPH ?claim { ?claim prov:wasDerivedFrom ?article . ?x ?p ?actor }
+  GRAPH ?tg { ?actor a sem:Actor }
+} GROUP BY ?actor"""
+_KEPT_MENTIONS = PREFIXES + """
+SELECT ?actor ?n WHERE { GRAPH <%s> { ?actor kg:claimCount ?n } }""" % iris.FACTS_GRAPH
+
+
+def mentions(store: Store) -> tuple[dict, dict]:
+    """The actors' claim counts kept in the store, and counted over every claim."""
+    def read(text):
+        return {str(r[0]): int(r[1].value) for r in store.raw.query(text)}
+    return read(_KEPT_MENTIONS), read(_COUNTED_MENTIONS)
 
 
 def outlets(store: Store, text: str) -> dict:
@@ -64,11 +82,19 @@ def test_every_reported_triple_has_its_outlet_count(seed_store):
     assert len(kept) > 300 and max(kept.values()) == 3  # the three seed outlets
     # one node per fact at the IRI its triple gives it: its triple, its count, and the very
     # outlets counted (one prov:wasAttributedTo each)
-    quads = set(seed_store.quads(iris.FACTS_GRAPH))
+    quads = {q for q in seed_store.quads(iris.FACTS_GRAPH) if q[1] != KG.claimCount}
     assert len(quads) == 4 * len(kept) + sum(kept.values())
     assert outlets(seed_store, _KEPT_OUTLETS) == outlets(seed_store, _COUNTED_OUTLETS)
     assert {q[0] for q in quads} == {iris.fact(str(r[0]), str(r[1]), str(r[2]))
                                      for r in seed_store.raw.query(_KEPT)}
+
+
+def test_every_actor_a_claim_mentions_has_its_claim_count(seed_store):
+    kept, counted = mentions(seed_store)
+    assert kept == counted
+    assert len(kept) > 15 and max(kept.values()) > 10
+    # only actors: the meetings and places the claims mention have none
+    assert all("/actor/" in actor or "/source/" in actor for actor in kept)
 
 
 def test_remove_and_add_recount_what_they_touch(build_dir, tmp_path):
@@ -80,13 +106,34 @@ def test_remove_and_add_recount_what_they_touch(build_dir, tmp_path):
     kept = counts(after, _KEPT)
     assert kept == counts(after, _COUNTED)
     assert kept != counts(Store(build_dir / "store", read_only=True), _KEPT)
+    kept_mentions, counted_mentions = mentions(after)
+    assert kept_mentions == counted_mentions
+    assert kept_mentions != mentions(Store(build_dir / "store", read_only=True))[0]
     del after
     for stem in STEMS[1:]:
         remove_article(stem, store)
-    assert facts(store) == set()  # no claims, no facts
+    assert facts(store) == set()  # no claims, no facts, no counts
     for stem in STEMS:
         add_article(stem, DATA, store, validate=False)
     assert facts(store) == full
+    add_article(STEMS[1], DATA, store, validate=False)  # the same again: counts do not move
+    assert facts(store) == full
+
+
+def test_an_actor_without_a_kept_count_is_counted_in_the_store(build_dir, tmp_path):
+    """A count missing (a store filled by hand, or one it was lost from) is counted from the
+    claims in the store when an article mentioning the actor comes, not started from zero."""
+    build(DATA, tmp_path, validate=False)
+    path = tmp_path / "store"
+    store = Store(path)
+    full = set(store.quads(iris.FACTS_GRAPH))
+    store.raw.update(PREFIXES + "DELETE WHERE { GRAPH <%s> { ?a kg:claimCount ?n } }"
+                     % iris.FACTS_GRAPH)
+    store.flush()
+    del store
+    for stem in STEMS:
+        add_article(stem, DATA, path, validate=False)
+    assert facts(path) == full
 
 
 def test_a_new_outlet_for_an_article_recounts_its_facts(data_copy, tmp_path):

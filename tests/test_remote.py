@@ -336,6 +336,9 @@ def test_push_of_an_article_gone_locally_removes_it(remote, seed, pushed):
         assert report.graphs == 0 and report.dropped == len(graphs)
         assert remote.count(graphs) == 0
         assert remote.count(prefix=str(ID)) == len(local)
+        # its facts and its actors' claim counts went down there as here
+        assert remote_quads(remote, [str(iris.FACTS_GRAPH)]) == \
+            local_quads(local, [str(iris.FACTS_GRAPH)])
     finally:
         push(seed, remote)
 
