@@ -177,8 +177,8 @@ def _gc_state(_task):
 
 
 def test_workers_set_their_inheritance_aside_from_garbage_collection():
-    """A worker's full collections walked everything it inherited, for each batch: a third of
-    its time (kg.pipeline._worker_gc). The build's own process is left as it was."""
+    """A worker's full collections walked everything it inherited, for each batch: over a
+    quarter of its time (kg.pipeline._worker_gc). The build's own process is left as it was."""
     before = gc.get_threshold(), gc.get_freeze_count()
     states = set(pipeline._in_workers(_gc_state, [None] * 4, DATA, load_registry(
         DATA / "entities", DATA / "wikidata.tsv"), 2))
