@@ -1160,9 +1160,10 @@ def run_size(size, args, corpora, out, res=None, save=lambda: None) -> dict:
         kg_ms = ni.get("kg_index_ms")
         patch = not isinstance(kg_ms, (int, float)) or kg_ms > args.index_threshold * 1e3
         res["index_patched"] = patch
-    if patch:
-        progress(f"n={size}: kg's name index takes {kg_ms} ms: the following phases use the "
-                 f"benchmark's equivalent DISTINCT-query index ({ni.get('fast_index_ms')} ms)")
+        if patch:
+            progress(f"n={size}: kg's name index takes {kg_ms} ms: the following phases use "
+                     f"the benchmark's equivalent DISTINCT-query index "
+                     f"({ni.get('fast_index_ms')} ms)")
     common = {"store": str(store), "params": params, "patch_index": patch}
 
     if want("queries"):

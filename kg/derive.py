@@ -59,7 +59,7 @@ _OUTLETS = ox.NamedNode(str(KG.outletCount))
 _ATTRIBUTED = ox.NamedNode(str(PROV.wasAttributedTo))
 _INTEGER = ox.NamedNode(str(XSD.integer))
 _ACTOR = ox.NamedNode(str(SEM.Actor))
-_ACTOR_REF, _DERIVED_FROM_REF = URIRef(SEM.Actor), URIRef(PROV.wasDerivedFrom)
+_ACTOR_REF, _DERIVED_FROM_REF = SEM.Actor, PROV.wasDerivedFrom  # looked up once, not per quad
 _CLAIM_COUNT = ox.NamedNode(str(KG.claimCount))
 
 
