@@ -31,6 +31,7 @@ from pathlib import Path
 from rdflib import Literal, URIRef
 
 from .articles import load_article
+from .derive import check_current
 from .errors import KGError
 from .html import render_html, write_html
 from .network import (actor_meeting_network, actor_network, centrality, connecting_chains,
@@ -70,8 +71,12 @@ def open_store(path: Path | str = "build/store", *, read_only: bool = True) -> S
         Nothing is there (run :func:`build` or ``kg build`` first) or it is not a store.
     StoreBusy
         ``read_only=False`` and another process is writing to it.
+    StaleStore
+        An older kg counted its derived facts (``kg rederive`` recounts them).
     """
-    return Store(path, read_only=read_only)
+    store = Store(path, read_only=read_only)
+    check_current(store)
+    return store
 
 
 def _value(term, short_iris: bool):

@@ -68,9 +68,12 @@ _LIMIT = click.option("--limit", type=click.IntRange(1), default=10_000, show_de
 
 
 def _open(store_path):
+    from .derive import check_current
     from .store import Store
 
-    return Store(store_path, read_only=True)
+    store = Store(store_path, read_only=True)
+    check_current(store)
+    return store
 
 
 def _params(pairs):
@@ -299,6 +302,19 @@ def optimize(store_path):
 
     run_optimize(store_path)
     click.echo(f"compacted {store_path}")
+
+
+@cli.command()
+@_STORE_RW
+@_clean_errors
+def rederive(store_path):
+    """Recount the store's derived facts (corroboration counts, actors' claim counts) by this
+    kg's rules, without reading the articles again: what a store built by an older kg needs
+    before it can be asked or added to."""
+    from .pipeline import rederive as run_rederive
+
+    facts = run_rederive(store_path)
+    click.echo(f"recounted {store_path}: {facts} facts")
 
 
 @cli.command()

@@ -16,7 +16,7 @@ from __future__ import annotations
 __all__ = [
     "KGError", "InputError", "ArticleError", "EntityError", "UnknownEntity", "AmbiguousEntity",
     "ClaimError", "QuoteNotFound", "DateError", "ValidationError", "StoreError", "StoreBusy",
-    "QueryError", "UnsafeQuery", "QueryTimeout", "ParameterError",
+    "StaleStore", "QueryError", "UnsafeQuery", "QueryTimeout", "ParameterError",
 ]
 
 
@@ -102,6 +102,10 @@ class StoreError(KGError):
 
 class StoreBusy(StoreError):
     """Another process holds the store's write lock."""
+
+
+class StaleStore(StoreError):
+    """The store's derived facts were made by another kg's rules: ``kg rederive`` recounts them."""
 
 
 class QueryError(KGError):

@@ -32,7 +32,7 @@ from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
            "summarize", "add_article", "add_articles", "remove_article", "remove_articles",
-           "optimize", "export", "exclusive", "OUTPUT_NAMES", "ONTOLOGY_PATH", "LOAD_BATCH",
+           "optimize", "rederive", "export", "exclusive", "OUTPUT_NAMES", "ONTOLOGY_PATH", "LOAD_BATCH",
            "default_workers",
            "DEFAULT_DATA", "DEFAULT_OUT"]
 
@@ -619,6 +619,9 @@ def add_articles(stems, data_dir: Path | str = DEFAULT_DATA,
         if save_cache is not None:
             save_cache()
         store = Store(store_dir, must_exist=True)
+        if (stale := derive.staleness(store)) is not None:
+            del store  # let go of it first: the error's traceback would hold it open
+            raise stale
         before = {stem: {str(g) for g in store.graphs_of_article(stem) if store.has_graph(g)}
                   for stem in stems}
         graphs = set().union(*before.values()) | {str(q[3]) for b in bundles.values()
@@ -670,6 +673,9 @@ def remove_articles(stems, store_dir: Path | str = DEFAULT_OUT / "store") -> dic
     require_store(store_dir)
     with exclusive(Path(store_dir).parent):
         store = Store(store_dir, must_exist=True)
+        if (stale := derive.staleness(store)) is not None:
+            del store
+            raise stale
         for stem in stems:
             if not any(store.has_graph(g) for g in store.graphs_of_article(stem)):
                 raise ArticleError("the store holds no such article", file=store_dir, item=stem)
@@ -696,11 +702,37 @@ def optimize(store_dir: Path | str = DEFAULT_OUT / "store") -> None:
         Store(store_dir, must_exist=True).optimize()
 
 
+def rederive(store_dir: Path | str = DEFAULT_OUT / "store") -> int:
+    """Recount the derived facts of a persistent store (:func:`kg.derive.rebuild`) and compact
+    it; returns how many facts there are.
+
+    For a store whose facts an older kg counted (:class:`~kg.errors.StaleStore`): its articles
+    stay as they are; the facts graph is recounted from the claims in the store by this kg's
+    rules and only what differs is written (100k articles: 95 s, where a build takes 189 s).
+    Takes the store's lock, like an add.
+
+    Raises
+    ------
+    StoreBusy
+        A build, add or remove is running.
+    StoreError
+        ``store_dir`` is not a store.
+    """
+    require_store(store_dir)
+    with exclusive(Path(store_dir).parent):
+        store = Store(store_dir, must_exist=True)
+        facts = derive.rebuild(store)
+        store.flush()
+        store.optimize()
+    return facts
+
+
 def export(store_dir: Path | str = DEFAULT_OUT / "store", out_dir: Path | str = DEFAULT_OUT
            ) -> BuildReport:
     """Write ``kg.trig``, ``kg.nq`` and ``summary.json`` from a store (after adds and removes)."""
     out_dir = Path(out_dir)
     store = Store(store_dir, read_only=True)
+    derive.check_current(store)  # files next to the store must not spread stale counts
     # write through the output symlinks into the current generation, beside its store
     target = {n: Path(os.path.realpath(out_dir / n)) for n in ("kg.trig", "kg.nq", "summary.json")}
     store.dump(target["kg.trig"], "trig")

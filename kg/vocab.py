@@ -117,6 +117,7 @@ class KG(DefinedNamespace):
     accordingTo: URIRef
     outletCount: URIRef  # derived: fact node -> how many outlets report it (kg.derive)
     claimCount: URIRef  # derived: actor -> how many claims mention it (kg.derive)
+    factsVersion: URIRef  # derived: the facts graph -> the rules it was made by (kg.derive)
     dateText: URIRef
     sha256: URIRef
     textFile: URIRef

@@ -459,7 +459,8 @@ class QueryRunner:
     Raises
     ------
     StoreError
-        The store cannot be opened, or no worker could start.
+        The store cannot be opened, or no worker could start; :class:`~kg.errors.StaleStore`
+        when an older kg counted its derived facts.
 
     Examples
     --------
@@ -477,6 +478,7 @@ class QueryRunner:
                  workers: int = 2, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
                  max_bytes: int = DEFAULT_MAX_BYTES, union_default_graph: bool = False,
                  isolate_network: bool = True, start_timeout: float = 60.0):
+        from .derive import check_current
         from .store import Store
 
         self.store_path = Path(store_path)
@@ -491,6 +493,8 @@ class QueryRunner:
         store = Store(self.store_path, read_only=True)  # fails early, with a clear message
         try:
             import pyoxigraph as ox
+
+            check_current(store)
 
             #: The named graphs the store holds: the only ones FROM / FROM NAMED may name.
             self.graphs = frozenset(g.value for g in store.raw.named_graphs()
