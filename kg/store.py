@@ -152,6 +152,13 @@ class _Canonical:
         return ox.Quad(term(s), term(p), term(o), term(g))
 
 
+def _data(quads) -> str:
+    """Quads (pyoxigraph or rdflib-term) as the body of a SPARQL ``INSERT DATA`` or ``DELETE
+    DATA``: terms in N-Triples form, which no text in a literal or IRI can break out of."""
+    return " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}"
+                    for q in map(_quad, quads))
+
+
 def _chunks(items, size: int):
     batch = []
     for item in items:
@@ -537,12 +544,10 @@ class Store:
         """Drop the named graphs ``drop``, delete the quads ``delete`` and add ``quads``, as one
         atomic update. Quads are rdflib-term tuples or pyoxigraph quads."""
         parts = [f"DROP SILENT GRAPH <{g}>" for g in drop]
-        gone = " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}"
-                        for q in map(_quad, delete))
+        gone = _data(delete)
         if gone:
             parts.append(f"DELETE DATA {{ {gone} }}")
-        body = " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}"
-                        for q in map(_quad, quads))
+        body = _data(quads)
         if body:
             parts.append(f"INSERT DATA {{ {body} }}")
         if parts:
@@ -557,10 +562,8 @@ class Store:
         SPARQL text: the 2.2M quads of 100k articles' facts grew past 10 GB). Not atomic: a crash
         may leave part of the change written, so a caller marks what is complete last.
         """
-        for batch in _chunks(map(_quad, delete), chunk):
-            body = " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}"
-                            for q in batch)
-            self._store.update(f"DELETE DATA {{ {body} }}")
+        for batch in _chunks(delete, chunk):
+            self._store.update(f"DELETE DATA {{ {_data(batch)} }}")
             self.version += 1
         for batch in _chunks(map(_quad, insert), chunk):
             self._store.extend(batch)
