@@ -50,7 +50,8 @@ from .vocab import KG, PROV, SDO, SEM
 __all__ = ["FACTS_GRAPH", "FACTS_VERSION", "Key", "reports", "mentions", "merge", "fact_quads",
            "encoded_facts", "refresh",
            "replace_article", "replace_articles", "remove_article", "remove_articles",
-           "rebuild", "version_quad", "stored_version", "staleness", "check_current"]
+           "rebuild", "version_quad", "stored_version", "version_error", "staleness",
+           "check_current"]
 
 FACTS_GRAPH = iris.FACTS_GRAPH
 Key = tuple[str, str, str]
@@ -279,21 +280,27 @@ def stored_version(store: Store) -> int | None:
     return 1
 
 
+def version_error(found: int | None, *, fix: str, file=None) -> StaleStore | None:
+    """The error for facts counted by the rules of version ``found`` (see
+    :func:`stored_version`; ``None``: nothing counted), or ``None`` when they are current;
+    ``fix`` says how to count them again."""
+    if found is None or found == FACTS_VERSION:
+        return None
+    if found < FACTS_VERSION:
+        return StaleStore(f"the store's derived facts were counted by an older kg (version "
+                          f"{found}; this kg needs {FACTS_VERSION}): {fix}", file=file)
+    return StaleStore(f"the store's derived facts were counted by a newer kg (version {found}; "
+                      f"this kg knows {FACTS_VERSION}): upgrade kg to read it", file=file)
+
+
 def staleness(store: Store) -> StaleStore | None:
     """The error :func:`check_current` raises for ``store``, or ``None`` when it is current.
 
     Returned, not raised, so that a caller holding the store's write lock can let go of the
     store before raising: a raised error's traceback keeps the frames that hold it open.
     """
-    found = stored_version(store)
-    if found is None or found == FACTS_VERSION:
-        return None
-    if found < FACTS_VERSION:
-        return StaleStore(f"the store's derived facts were counted by an older kg (version "
-                          f"{found}; this kg needs {FACTS_VERSION}): run `kg rederive` to recount "
-                          f"them", file=store.path)
-    return StaleStore(f"the store's derived facts were counted by a newer kg (version {found}; "
-                      f"this kg knows {FACTS_VERSION}): upgrade kg to read it", file=store.path)
+    return version_error(stored_version(store), fix="run `kg rederive` to recount them",
+                         file=store.path)
 
 
 def check_current(store: Store) -> None:

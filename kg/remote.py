@@ -49,14 +49,14 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF
 
 from . import iris
-from .derive import reports
+from .derive import reports, version_error
 from .errors import QueryError, StoreError
 from .query import PREFIXES, NamedQuery, QueryResult, _bind, _tokens, bind_values, named_query
 from .store import Store, from_ox, to_ox
-from .vocab import ID, PROV, SEM
+from .vocab import ID, KG, PROV, SEM
 
 __all__ = ["RemoteStore", "RemoteError", "PushReport", "push", "run_named_remote",
-           "bind_values", "label_store"]
+           "bind_values", "label_store", "remote_version", "check_remote_current"]
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
@@ -159,6 +159,9 @@ class RemoteStore:
             handlers += [urllib.request.HTTPDigestAuthHandler(manager),
                          urllib.request.HTTPBasicAuthHandler(manager)]
         self._opener = urllib.request.build_opener(*handlers)
+        #: Set once :func:`check_remote_current` passed: named questions then ask it no more
+        #: (what this kg pushes keeps the remote current).
+        self.checked_current = False
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.query_url!r})"
@@ -354,6 +357,39 @@ _TYPE = ox.NamedNode(str(RDF.type))
 _ACTOR = ox.NamedNode(str(SEM.Actor))
 
 
+def remote_version(remote: RemoteStore) -> int | None:
+    """The rules the remote's facts graph was counted by, as
+    :func:`kg.derive.stored_version` tells for a local store: ``None`` when it holds no claim,
+    1 for claims without a marker (pushed by a kg that wrote none). One or two small queries."""
+    rows = remote.select(f"SELECT ?v WHERE {{ GRAPH {_FACTS} {{ {_FACTS} "
+                         f"{ox.NamedNode(str(KG.factsVersion))} ?v }} }}").rows
+    for row in rows:
+        try:
+            return int(str(row["v"]))
+        except ValueError:
+            return 0
+    claimed = remote.ask(f"ASK {{ GRAPH ?g {{ ?c {_TYPE} {ox.NamedNode(str(KG.Claim))} }} }}")
+    return 1 if claimed else None
+
+
+def check_remote_current(remote: RemoteStore) -> None:
+    """Refuse a remote whose derived facts an older (or newer) kg counted: its summaries would
+    be missing or wrong, and an article pushed into it would mix two sets of rules.
+
+    Raises
+    ------
+    StaleStore
+        Naming the remote; a whole ``kg push`` by this kg replaces its facts.
+    RemoteError
+        The remote failed the request.
+    """
+    error = version_error(remote_version(remote), file=remote.query_url,
+                          fix="push the whole graph again with this kg (`kg push` without "
+                              "--article)")
+    if error is not None:
+        raise error
+
+
 def _fact_nodes(store: Store, remote: RemoteStore, local: list[str], old: set[str]) -> set[str]:
     """The subjects in the facts graph (:mod:`kg.derive`) that replacing the graphs ``old`` on
     ``remote`` by the local graphs ``local`` may change: the fact nodes of the triples the
@@ -427,11 +463,13 @@ def push(store: Store, remote: RemoteStore, *, article: str | None = None, batch
     """
     raw = store.raw
     if article is not None:
+        check_remote_current(remote)
         wanted = [str(g) for g in store.graphs_of_article(article)]
         local = [g for g in wanted if raw.contains_named_graph(ox.NamedNode(g))]
         stale = (_remote_article_graphs(remote, article) | {str(iris.article_graph(article))}
                  if prune else set()) - set(local)
-        facts = _fact_nodes(store, remote, local, set(local) | stale)
+        # and which rules counted them: an empty remote's first article brings the marker
+        facts = _fact_nodes(store, remote, local, set(local) | stale) | {_FACTS.value}
     else:
         local = sorted(g.value for g in raw.named_graphs() if isinstance(g, ox.NamedNode))
         stale = (remote.graphs(prefix=str(ID)) if prune else set()) - set(local)
@@ -531,6 +569,9 @@ def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
         The remote failed the request.
     """
     query = name if isinstance(name, NamedQuery) else named_query(name)
+    if not remote.checked_current:
+        check_remote_current(remote)
+        remote.checked_current = True
     resolver = local_store if local_store is not None else label_store(remote)
     bindings = _bind(resolver, query, params or {})
     text = query.bound(bindings, lateral=False)     # LATERAL is SPARQL 1.2: not for every store

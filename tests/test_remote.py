@@ -21,13 +21,13 @@ import pytest
 from rdflib import BNode, Literal, URIRef
 
 from kg import iris
-from kg.derive import remove_article
-from kg.errors import ParameterError, QueryError, StoreError, UnknownEntity
+from kg.derive import FACTS_VERSION, remove_article
+from kg.errors import ParameterError, QueryError, StaleStore, StoreError, UnknownEntity
 from kg.query import PREFIXES, _bind, _execute, _parse_header, load_queries, run_named
 from kg.remote import (PushReport, RemoteError, RemoteStore, bind_values, label_store, push,
-                       run_named_remote)
+                       remote_version, run_named_remote)
 from kg.store import Store
-from kg.vocab import ID, PROV
+from kg.vocab import ID, KG, PROV
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from virtuoso import Virtuoso, VirtuosoMissing  # noqa: E402
@@ -339,6 +339,42 @@ def test_push_of_an_article_gone_locally_removes_it(remote, seed, pushed):
         # its facts and its actors' claim counts went down there as here
         assert remote_quads(remote, [str(iris.FACTS_GRAPH)]) == \
             local_quads(local, [str(iris.FACTS_GRAPH)])
+    finally:
+        push(seed, remote)
+
+
+def test_a_remote_counted_by_an_older_kg_is_refused_until_pushed_whole(virtuoso, remote, seed,
+                                                                        pushed):
+    """What an older kg pushed (claims, facts without the version marker or the actors'
+    counts) would answer with 0 claims per actor, and an article pushed into it would mix two
+    sets of rules: both stop, naming the endpoint, until the whole graph is pushed again."""
+    facts = ox.NamedNode(str(iris.FACTS_GRAPH))
+    assert remote_version(remote) == FACTS_VERSION
+    remote.update(f"DELETE WHERE {{ GRAPH {facts} {{ {facts} ?p ?o }} }} ; "
+                  f"DELETE WHERE {{ GRAPH {facts} {{ ?a <{KG.claimCount}> ?n }} }}")
+    fresh = RemoteStore(virtuoso.sparql_url, virtuoso.auth_url, user=virtuoso.user,
+                        password=virtuoso.password, timeout=60)  # checks again
+    try:
+        assert remote_version(fresh) == 1
+        with pytest.raises(StaleStore, match=r"older kg \(version 1.*`kg push` without") as caught:
+            run_named_remote(fresh, "actors", local_store=seed)
+        assert caught.value.file == virtuoso.sparql_url
+        with pytest.raises(StaleStore):
+            push(seed, fresh, article="003_ab256062c44c36be")
+    finally:
+        push(seed, remote)
+    assert remote_version(fresh) == FACTS_VERSION
+    assert run_named_remote(fresh, "actors", local_store=seed).rows
+
+
+def test_the_first_article_pushed_to_an_empty_remote_marks_its_facts(remote, seed, pushed):
+    stem = "003_ab256062c44c36be"
+    try:
+        remote.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in sorted(remote.graphs(
+            prefix=str(ID)))))
+        assert remote_version(remote) is None
+        push(seed, remote, article=stem)
+        assert remote_version(remote) == FACTS_VERSION
     finally:
         push(seed, remote)
 
