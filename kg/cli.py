@@ -412,7 +412,8 @@ def import_(path, graph_iri, fmt, store_path):
 @_clean_errors
 def serve(store_path, host, port, timeout, workers):
     """Serve the store read-only as a SPARQL 1.1 endpoint (/sparql), with the named questions
-    as URLs (/query/NAME?param=value) and a small query page (/)."""
+    as URLs (/query/NAME?param=value) and a small query page (/). Changes made while it runs
+    (kg add, kg remove, a new kg build) are seen within about a second."""
     from .server import serve as run_server
 
     run_server(store_path, host, port, timeout, workers=workers)

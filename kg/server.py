@@ -21,6 +21,8 @@ Every query runs in a :class:`~kg.worker.QueryRunner` worker process, never in a
 query past the time limit is killed (504), and the server keeps answering. Free queries go
 through :func:`kg.safety.check_query` first (SERVICE, updates, LOAD, FROM outside the store are
 refused with 400). Errors are JSON ``{"error": "…"}``; a traceback never reaches the client.
+The workers follow the store: when ``kg add``, ``kg remove`` or a new ``kg build`` changed it,
+they are replaced by ones that open it again (``follow_every``, one second by default).
 
 The server binds to 127.0.0.1 by default and, when bound to loopback, answers only requests whose
 ``Host`` names loopback (so a web page cannot reach it through DNS rebinding).

@@ -378,7 +378,9 @@ def _worker_main(store_path: str, conn, memory_limit, isolate: bool) -> None:
 # --- the pool -----------------------------------------------------------------------------------
 
 class _Worker:
-    def __init__(self, ctx, store_path, memory_limit, isolate):
+    def __init__(self, ctx, store_path, memory_limit, isolate, epoch: int = 0):
+        #: Which state of the store the worker opened (:attr:`QueryRunner._epoch`).
+        self.epoch = epoch
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, name="kg-query-worker", daemon=True,
                                 args=(str(store_path), child, memory_limit, isolate))
@@ -455,12 +457,19 @@ class QueryRunner:
         :func:`kg.query.run_sparql`: every fact is in a named graph, reached with ``GRAPH ?g``.
     isolate_network : bool
         Put each worker in a network namespace of its own (Linux, best effort).
+    follow_every : float
+        Seconds between looks at whether the store changed. A store opened read-only shows the
+        state it was opened on, so when ``kg add``, ``kg remove``, ``kg optimize`` or a new
+        ``kg build`` (a new generation behind the same path) has changed it, the workers are
+        replaced by ones that open it again: a question asked that long after the change sees
+        it. A look lists the store's files (0.3 ms for the store of 100k articles).
 
     Raises
     ------
     StoreError
         The store cannot be opened, or no worker could start; :class:`~kg.errors.StaleStore`
-        when an older kg counted its derived facts.
+        when an older kg counted its derived facts (also raised by a question, when the store
+        was replaced by such a one).
 
     Examples
     --------
@@ -477,10 +486,8 @@ class QueryRunner:
     def __init__(self, store_path, *, timeout: float = 10.0, max_rows: int = 10_000,
                  workers: int = 2, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
                  max_bytes: int = DEFAULT_MAX_BYTES, union_default_graph: bool = False,
-                 isolate_network: bool = True, start_timeout: float = 60.0):
-        from .derive import check_current
-        from .store import Store
-
+                 isolate_network: bool = True, start_timeout: float = 60.0,
+                 follow_every: float = 1.0):
         self.store_path = Path(store_path)
         self.timeout = float(timeout)
         self.max_rows = int(max_rows)
@@ -490,17 +497,11 @@ class QueryRunner:
         self.union_default_graph = union_default_graph
         self.isolate_network = isolate_network
         self.start_timeout = start_timeout
-        store = Store(self.store_path, read_only=True)  # fails early, with a clear message
-        try:
-            import pyoxigraph as ox
-
-            check_current(store)
-
-            #: The named graphs the store holds: the only ones FROM / FROM NAMED may name.
-            self.graphs = frozenset(g.value for g in store.raw.named_graphs()
-                                    if isinstance(g, ox.NamedNode))
-        finally:
-            del store
+        self.follow_every = follow_every
+        self._epoch = 0
+        self._seen, self.graphs = self._look()  # fails early, with a clear message
+        self._looked_at = time.monotonic()
+        self._follow_lock = threading.Lock()
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
@@ -520,10 +521,52 @@ class QueryRunner:
         for w in started:
             self._idle.put(w)
 
+    # -- the store
+
+    def _identity(self) -> tuple:
+        """What says the store changed: the directory its path leads to (a build publishes a
+        new generation behind it) and a digest of its files (every write changes it)."""
+        from .store import _files_stamp
+
+        real = Path(os.path.realpath(self.store_path))
+        return str(real), _files_stamp(real)
+
+    def _look(self) -> tuple[tuple, frozenset]:
+        """The store's identity and named graphs, checked current (:mod:`kg.derive`)."""
+        import pyoxigraph as ox
+
+        from .derive import check_current
+        from .store import Store
+
+        seen = self._identity()
+        store = Store(self.store_path, read_only=True)
+        try:
+            check_current(store)
+            #: The named graphs the store holds: the only ones FROM / FROM NAMED may name.
+            graphs = frozenset(g.value for g in store.raw.named_graphs()
+                               if isinstance(g, ox.NamedNode))
+        finally:
+            del store
+        return seen, graphs
+
+    def _follow(self) -> None:
+        """If the store changed since the workers opened it, have new workers open it again."""
+        if time.monotonic() - self._looked_at < self.follow_every:
+            return
+        with self._follow_lock:
+            if time.monotonic() - self._looked_at < self.follow_every:
+                return
+            self._looked_at = time.monotonic()
+            if self._identity() == self._seen:
+                return
+            self._seen, self.graphs = self._look()
+            self._epoch += 1  # workers of an older epoch are replaced as they come back
+
     # -- workers
 
     def _start_worker(self) -> _Worker:
-        w = _Worker(self._ctx, self.store_path, self.memory_limit, self.isolate_network)
+        w = _Worker(self._ctx, self.store_path, self.memory_limit, self.isolate_network,
+                    self._epoch)
         with self._lock:
             self._workers.add(w)
         return w
@@ -587,7 +630,7 @@ class QueryRunner:
                     raise WorkersBusy(f"every query worker stayed busy for {self.timeout:g} s; "
                                       "try again later") from None
                 continue
-            if w.proc.is_alive():
+            if w.proc.is_alive() and w.epoch == self._epoch:
                 return w
             self._discard(w)
 
@@ -692,6 +735,7 @@ class QueryRunner:
             raise QueryError("empty query")
         if len(text) > MAX_QUERY_CHARS:
             raise UnsafeQuery(f"query is {len(text)} characters, over {MAX_QUERY_CHARS}")
+        self._follow()  # first: the graphs a dataset may name are those of the store as it is
         job = {"op": "sparql", "text": text, "union": self.union_default_graph,
                "default_graph": self._check_graphs(default_graph, "default-graph-uri"),
                "named_graphs": self._check_graphs(named_graphs, "named-graph-uri")}
@@ -704,6 +748,7 @@ class QueryRunner:
 
     def named(self, name: str, params: dict[str, str] | None = None, *, raw: bool = False):
         """Run the named query ``name`` (see :func:`kg.query.run_named`) in a worker."""
+        self._follow()
         result = self._call({"op": "named", "name": name, "params": dict(params or {})})
         return result if raw else result.to_query_result()
 

@@ -573,3 +573,52 @@ def test_foreign_host_header_is_refused(server):
 
 def test_binds_to_loopback_by_default(server):
     assert server.server.server_address[0] == "127.0.0.1"
+
+
+# --- following the store ------------------------------------------------------------------------
+
+CLAIMS = "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { GRAPH ?c { ?c a kg:Claim } }"
+
+
+def _claims(server) -> int:
+    reply = get(server, "/sparql", {"query": CLAIMS}, {"Accept": "application/sparql-results+json"})
+    assert reply.status == 200, reply.body[:300]
+    return int(reply.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def _until(server, expected: int, seconds: float = 30.0) -> int:
+    deadline = time.monotonic() + seconds
+    while (n := _claims(server)) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return n
+
+
+def test_the_server_follows_adds_removes_and_new_builds(tmp_path):
+    """A store opened read-only shows the state it was opened on: the server has its workers
+    open it again when `kg add` / `kg remove` changed it or a build published a new generation
+    (the one they had open is deleted by the build after next)."""
+    from kg.pipeline import add_article, build, remove_article
+
+    stem = "003_ab256062c44c36be"
+    build(DATA, tmp_path, validate=False)
+    store = tmp_path / "store"
+    handle = start_server(store, port=0, timeout=10, workers=2, follow_every=0.2)
+    try:
+        everything = _claims(handle)
+        pids = handle.server.runner.worker_pids
+        time.sleep(0.5)
+        assert _claims(handle) == everything and handle.server.runner.worker_pids == pids
+        remove_article(stem, store)
+        deadline, n = time.monotonic() + 30, everything
+        while n == everything and time.monotonic() < deadline:
+            time.sleep(0.1)
+            n = _claims(handle)
+        assert 0 < n < everything
+        add_article(stem, DATA, store, validate=False)
+        assert _until(handle, everything) == everything
+        for _ in range(2):  # the second build deletes the generation the workers first opened
+            build(DATA, tmp_path, validate=False)
+            remove_article(stem, store)
+            assert _until(handle, n) == n
+    finally:
+        handle.close()
