@@ -499,6 +499,7 @@ class QueryRunner:
         self.start_timeout = start_timeout
         self.follow_every = follow_every
         self._epoch = 0
+        # graphs: the named graphs the store holds, the only ones FROM / FROM NAMED may name
         self._seen, self.graphs = self._look()  # fails early, with a clear message
         self._looked_at = time.monotonic()
         self._follow_lock = threading.Lock()
@@ -542,7 +543,6 @@ class QueryRunner:
         store = Store(self.store_path, read_only=True)
         try:
             check_current(store)
-            #: The named graphs the store holds: the only ones FROM / FROM NAMED may name.
             graphs = frozenset(g.value for g in store.raw.named_graphs()
                                if isinstance(g, ox.NamedNode))
         finally:
