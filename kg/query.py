@@ -347,6 +347,15 @@ def _index(store: Store) -> _NameIndex:
     return cached[1]
 
 
+def share_index(source: Store, target: Store) -> None:
+    """Let ``target``, the same store opened again (equal :attr:`kg.store.Store.stamp`), use the
+    name index this process made for ``source`` instead of reading it again (0.7 s at 100k
+    articles)."""
+    cached = _INDEXES.get(source)
+    if cached is not None and source.stamp is not None and source.stamp == target.stamp:
+        _INDEXES[target] = (target.version, cached[1])
+
+
 def describe(store: Store, iri: str) -> tuple[str | None, set[str]]:
     """The label and the ``rdf:type`` IRIs the store gives ``iri`` (from the cached name index)."""
     index = _index(store)

@@ -286,6 +286,34 @@ def _store_graphs(store) -> frozenset:
     return found
 
 
+#: Seconds of one job after which a worker opens its store again (see :func:`_renewed`).
+RENEW_AFTER = 1.0
+
+
+def _renewed(store):
+    """The worker's store opened again, with what the process read of it (its named graphs,
+    its name index), when its files are unchanged; otherwise the store as it was (the runner
+    replaces a worker whose store changed).
+
+    A store object that has served a long question answers later ones more slowly (100k
+    articles: after listing every dispute, the timeline of a topic took 8.4 ms instead of 5.0):
+    RocksDB's state in it, which a new object does not have. Opening one takes about 12 ms.
+    """
+    from .query import share_index
+    from .store import Store
+
+    if store.stamp is None:
+        return store
+    fresh = Store(store.path, read_only=True)
+    if fresh.stamp != store.stamp:
+        return store
+    graphs = _GRAPHS.pop(id(store), None)
+    if graphs is not None:
+        _GRAPHS[id(fresh)] = graphs
+    share_index(store, fresh)
+    return fresh
+
+
 def _warm_up(store) -> None:
     """Import and prime what jobs use, so the first query does not pay for it."""
     from .query import load_queries
@@ -336,7 +364,7 @@ def _run_job(store, job: dict) -> RawResult:
                          elapsed=elapsed)
     if job["op"] == "sleep":  # for tests: a job that runs past any time limit
         time.sleep(job["seconds"])
-        return RawResult("ask", boolean=True)
+        return RawResult("ask", boolean=True, elapsed=time.monotonic() - started)
     raise QueryError(f"unknown job {job['op']!r}")
 
 
@@ -373,6 +401,11 @@ def _worker_main(store_path: str, conn, memory_limit, isolate: bool) -> None:
             conn.send(reply)
         except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
             conn.send(_error_payload(exc))
+        if reply[0] == "ok" and (reply[1].elapsed or 0) >= RENEW_AFTER:
+            try:
+                store = _renewed(store)
+            except Exception:  # noqa: BLE001 - the store it has still answers
+                pass
 
 
 # --- the pool -----------------------------------------------------------------------------------

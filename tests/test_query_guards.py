@@ -392,3 +392,36 @@ def test_syntax_errors_and_oversized_text(runner):
         runner.select("   ")
     with pytest.raises(UnsafeQuery, match="characters"):
         runner.select("SELECT * WHERE { ?s ?p ?o } #" + "x" * 200_000)
+
+
+def test_a_worker_renews_its_store_after_a_long_job_keeping_what_it_read(store_path, tmp_path):
+    """A store object that served a long question answers later ones more slowly (RocksDB's
+    state in it): a worker opens the store again after one, carrying the named graphs and the
+    name index it read, unless the store changed meanwhile."""
+    import shutil
+
+    from kg import query as Q
+    from kg import worker as W
+    from kg.store import Store
+
+    store = Store(store_path, read_only=True)
+    graphs, index = W._store_graphs(store), Q._index(store)
+    renewed = W._renewed(store)
+    assert renewed is not store and renewed.stamp == store.stamp
+    assert W._store_graphs(renewed) is graphs and Q._index(renewed) is index
+
+    copy = tmp_path / "store"
+    shutil.copytree(store_path, copy)
+    held = Store(copy, read_only=True)
+    writer = Store(copy)
+    node = ox.NamedNode("https://example.org/x")
+    writer.raw.add(ox.Quad(node, node, ox.Literal("o"), node))
+    writer.flush()
+    del writer
+    assert W._renewed(held) is held  # changed: the runner replaces the worker instead
+
+
+def test_workers_answer_after_renewing_their_store(runner):
+    runner._call({"op": "sleep", "seconds": 1.1})  # past RENEW_AFTER: the worker renews
+    assert int(runner.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?c a kg:Claim } }")
+               .rows[0]["n"]) == 141
