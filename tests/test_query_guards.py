@@ -425,3 +425,16 @@ def test_workers_answer_after_renewing_their_store(runner):
     runner._call({"op": "sleep", "seconds": 1.1})  # past RENEW_AFTER: the worker renews
     assert int(runner.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?c a kg:Claim } }")
                .rows[0]["n"]) == 141
+
+
+def test_a_workers_renewal_is_not_taken_for_a_change_of_the_store(store_path):
+    """Opening the store again leaves its files as they were: the runner, which replaces its
+    workers when the files change, keeps the same ones."""
+    with QueryRunner(store_path, timeout=5, workers=1, follow_every=0.1) as r:
+        r.select("ASK {}")
+        pids = r.worker_pids
+        r._call({"op": "sleep", "seconds": 1.1})  # past RENEW_AFTER: the worker renews
+        for _ in range(5):
+            time.sleep(0.15)
+            r.select("ASK {}")
+        assert r.worker_pids == pids and r._epoch == 0
