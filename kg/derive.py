@@ -518,8 +518,9 @@ def rebuild(store: Store) -> int:
     want = {q for key in found for q in fact_quads(key, found[key])}
     want.update(count_quad(actor, n) for actor, n in counts.items())
     have = set(raw.quads_for_pattern(None, None, None, _FACTS))
-    have.discard(marker)
-    store.change(list(raw.quads_for_pattern(_FACTS, _VERSION, None, _FACTS)), ())
+    markers = {q for q in have if q.subject == _FACTS and q.predicate == _VERSION}
+    store.change(markers, ())
+    have -= markers
     store.change(have - want, want - have)
     store.change((), [marker])
     return len(found)
