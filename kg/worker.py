@@ -15,8 +15,8 @@ Each worker also
 * gives up its network: it moves into a network namespace of its own with no interface up
   (best effort; Linux only), so even a ``SERVICE`` that got past :func:`kg.safety.check_query`
   could not reach anything;
-* limits its memory (``RLIMIT_AS``), so a query that builds huge strings dies alone instead of
-  taking the machine with it;
+* limits its memory (``RLIMIT_AS``, counted from what the opened store maps), so a query that
+  builds huge strings dies alone instead of taking the machine with it;
 * stops by itself when its parent process is gone.
 
 Workers are started with the ``spawn`` method: a script that makes a :class:`QueryRunner` at
@@ -201,9 +201,26 @@ def _isolate_network() -> bool:
     return False
 
 
+def _mapped_bytes() -> int:
+    """The address space the process has mapped now (0 where /proc does not say)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _limit_memory(limit: int | None) -> None:
+    """Let the process map at most ``limit`` bytes more than it has mapped now.
+
+    Set after the store is open, as headroom: opening it maps several hundred MB of address
+    space (RocksDB's threads, each with a stack and a malloc arena), more on a machine with more
+    cores, and a thread RocksDB cannot start aborts the process. A limit counted from zero
+    failed that way on a larger machine at 768 MB.
+    """
     if not limit:
         return
+    limit += _mapped_bytes()
     try:
         import resource
 
@@ -375,7 +392,6 @@ def _worker_main(store_path: str, conn, memory_limit, isolate: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ["RUST_BACKTRACE"] = "0"  # a query that runs out of memory dies quietly
     isolated = _isolate_network() if isolate else False
-    _limit_memory(memory_limit)
     try:
         from .store import Store
 
@@ -384,6 +400,7 @@ def _worker_main(store_path: str, conn, memory_limit, isolate: bool) -> None:
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(_error_payload(exc))
         return
+    _limit_memory(memory_limit)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     conn.send(("ready", os.getpid(), isolated))
     while True:
@@ -484,7 +501,8 @@ class QueryRunner:
     workers : int
         Worker processes kept ready (each holds the store open).
     memory_limit : int or None
-        Address space per worker, in bytes; None for no limit.
+        Address space a worker may map beyond what its opened store maps, in bytes; None for no
+        limit.
     union_default_graph : bool
         Let the default graph of free queries be the union of all graphs. Off by default, as in
         :func:`kg.query.run_sparql`: every fact is in a named graph, reached with ``GRAPH ?g``.
