@@ -390,12 +390,9 @@ def import_(path, graph_iri, fmt, store_path):
     """Add your own RDF (N-Triples, N-Quads, Turtle or TriG) into one named graph of the store,
     e.g. reference data to query beside the claims. RDF/XML and JSON-LD are refused (they can
     fetch URLs and expand entities); the file is parsed in a sandboxed process."""
-    from .pipeline import exclusive
-    from .rdfimport import import_rdf
-    from .store import Store
+    from .pipeline import import_file
 
-    with exclusive(Path(store_path).parent):
-        count = import_rdf(path, Store(store_path), graph_iri, fmt=fmt)
+    count = import_file(path, graph_iri, store_path, fmt=fmt)
     click.echo(f"imported {count} triples from {path} into <{graph_iri}>")
 
 

@@ -50,7 +50,7 @@ from .vocab import KG, PROV, SDO, SEM
 __all__ = ["FACTS_GRAPH", "FACTS_VERSION", "Key", "reports", "mentions", "merge", "fact_quads",
            "encoded_facts", "refresh",
            "replace_article", "replace_articles", "remove_article", "remove_articles",
-           "rebuild", "version_quad", "stored_version", "version_error", "staleness",
+           "rebuild", "version_quad", "stored_version", "version_error",
            "check_current"]
 
 FACTS_GRAPH = iris.FACTS_GRAPH
@@ -293,16 +293,6 @@ def version_error(found: int | None, *, fix: str, file=None) -> StaleStore | Non
                       f"this kg knows {FACTS_VERSION}): upgrade kg to read it", file=file)
 
 
-def staleness(store: Store) -> StaleStore | None:
-    """The error :func:`check_current` raises for ``store``, or ``None`` when it is current.
-
-    Returned, not raised, so that a caller holding the store's write lock can let go of the
-    store before raising: a raised error's traceback keeps the frames that hold it open.
-    """
-    return version_error(stored_version(store), fix="run `kg rederive` to recount them",
-                         file=store.path)
-
-
 def check_current(store: Store) -> None:
     """Refuse a store whose facts graph was made by other rules than this kg's.
 
@@ -329,7 +319,8 @@ def check_current(store: Store) -> None:
     >>> store.raw.add(version_quad())
     >>> check_current(store)
     """
-    error = staleness(store)
+    error = version_error(stored_version(store), fix="run `kg rederive` to recount them",
+                          file=store.path)
     if error is not None:
         raise error
 

@@ -32,7 +32,7 @@ from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
            "summarize", "add_article", "add_articles", "remove_article", "remove_articles",
-           "optimize", "rederive", "export", "exclusive", "OUTPUT_NAMES", "ONTOLOGY_PATH",
+           "optimize", "rederive", "import_file", "export", "exclusive", "OUTPUT_NAMES", "ONTOLOGY_PATH",
            "LOAD_BATCH", "default_workers", "DEFAULT_DATA", "DEFAULT_OUT"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -353,6 +353,19 @@ def exclusive(directory: Path | str):
         os.close(fd)  # releases the lock
 
 
+@contextmanager
+def _writing(store_dir: Path | str, *, current: bool = True):
+    """The store in ``store_dir`` open for writing, under its lock; closed before the lock is
+    let go, whatever happens (a store left open past it would refuse the next writer).
+    ``current``: refuse a store whose facts an older kg counted (:class:`StaleStore`), as
+    every change but a recount must."""
+    require_store(store_dir)
+    with exclusive(Path(store_dir).parent), Store(store_dir, must_exist=True) as store:
+        if current:
+            derive.check_current(store)
+        yield store
+
+
 def _symlink(target: str, link: Path) -> None:
     """Point ``link`` at ``target`` atomically (a new link renamed over the old one)."""
     tmp = link.with_name(f".{link.name}.tmp{os.getpid()}")
@@ -437,25 +450,25 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
         gen = out_dir / f".gen-{uuid.uuid4().hex[:12]}"
         gen.mkdir()
         try:
-            store = Store(gen / "store")
-            # Nobody reads a new generation until it is published, and it is thrown away if
-            # anything fails: the bulk loader's lack of atomicity is safe here, and its bounded
-            # memory is needed (one transaction held every quad in memory: 13.7 GB at 100k
-            # articles). The two files are written from the bytes the store loads, not dumped
-            # afterwards; the workers make and serialize the quads, this process only loads.
-            # The facts' outlets and the actors' claim counts are gathered as the parts go by;
-            # their quads come last.
-            facts: dict = {}
-            counts: Counter = Counter()
-            with _new_files(gen, ("kg.trig", "kg.nq")) as files:
-                write_to = {"trig": files["kg.trig"], "nq": files["kg.nq"]}
-                triples = store.load_encoded(_gathering(parts, facts, counts), write_to=write_to)
-                triples += store.load_encoded(derive.encoded_facts(facts, counts),
-                                              write_to=write_to)
-            store.flush()
-            store.optimize()  # the loads leave many files; compacted, lookups are ~2x faster
-            report = summarize(store, triples=triples)
-            del store  # close the store before it is published
+            with Store(gen / "store") as store:  # closed before it is published
+                # Nobody reads a new generation until it is published, and it is thrown away
+                # if anything fails: the bulk loader's lack of atomicity is safe here, and its
+                # bounded memory is needed (one transaction held every quad in memory: 13.7 GB
+                # at 100k articles). The two files are written from the bytes the store loads,
+                # not dumped afterwards; the workers make and serialize the quads, this process
+                # only loads. The facts' outlets and the actors' claim counts are gathered as
+                # the parts go by; their quads come last.
+                facts: dict = {}
+                counts: Counter = Counter()
+                with _new_files(gen, ("kg.trig", "kg.nq")) as files:
+                    write_to = {"trig": files["kg.trig"], "nq": files["kg.nq"]}
+                    triples = store.load_encoded(_gathering(parts, facts, counts),
+                                                 write_to=write_to)
+                    triples += store.load_encoded(derive.encoded_facts(facts, counts),
+                                                  write_to=write_to)
+                store.flush()
+                store.optimize()  # the loads leave many files; compacted, lookups ~2x faster
+                report = summarize(store, triples=triples)
             report.outputs = [str(out_dir / n) for n in OUTPUT_NAMES]
             summary = gen / "summary.json"
             summary.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
@@ -614,13 +627,9 @@ def add_articles(stems, data_dir: Path | str = DEFAULT_DATA,
             validate_quads(used + bundles[stem], file=corpus.articles[stem].path, item=stem)
         entities.update(dict.fromkeys(used))
     also = list(entities)
-    with exclusive(out_dir):
+    with _writing(store_dir) as store:
         if save_cache is not None:
             save_cache()
-        store = Store(store_dir, must_exist=True)
-        if (stale := derive.staleness(store)) is not None:
-            del store  # let go of it first: the error's traceback would hold it open
-            raise stale
         before = {stem: {str(g) for g in store.graphs_of_article(stem) if store.has_graph(g)}
                   for stem in stems}
         graphs = set().union(*before.values()) | {str(q[3]) for b in bundles.values()
@@ -669,12 +678,7 @@ def remove_articles(stems, store_dir: Path | str = DEFAULT_OUT / "store") -> dic
     stems = list(dict.fromkeys(stems))
     if not stems:
         raise ValueError("no article to remove")
-    require_store(store_dir)
-    with exclusive(Path(store_dir).parent):
-        store = Store(store_dir, must_exist=True)
-        if (stale := derive.staleness(store)) is not None:
-            del store
-            raise stale
+    with _writing(store_dir) as store:
         for stem in stems:
             if not any(store.has_graph(g) for g in store.graphs_of_article(stem)):
                 raise ArticleError("the store holds no such article", file=store_dir, item=stem)
@@ -696,9 +700,8 @@ def optimize(store_dir: Path | str = DEFAULT_OUT / "store") -> None:
     StoreError
         ``store_dir`` is not a store.
     """
-    require_store(store_dir)
-    with exclusive(Path(store_dir).parent):
-        Store(store_dir, must_exist=True).optimize()
+    with _writing(store_dir, current=False) as store:
+        store.optimize()
 
 
 def rederive(store_dir: Path | str = DEFAULT_OUT / "store") -> int:
@@ -717,13 +720,32 @@ def rederive(store_dir: Path | str = DEFAULT_OUT / "store") -> int:
     StoreError
         ``store_dir`` is not a store.
     """
-    require_store(store_dir)
-    with exclusive(Path(store_dir).parent):
-        store = Store(store_dir, must_exist=True)
+    with _writing(store_dir, current=False) as store:
         facts = derive.rebuild(store)
         store.flush()
         store.optimize()
     return facts
+
+
+def import_file(path: Path | str, graph_iri: str,
+                store_dir: Path | str = DEFAULT_OUT / "store", *, fmt: str | None = None) -> int:
+    """Add the triples of your own RDF file into one named graph of a persistent store (see
+    :func:`kg.rdfimport.import_rdf`, which parses it in a sandboxed process); returns how many
+    triples the file held. Takes the store's lock, like an add.
+
+    Raises
+    ------
+    InputError
+        The file is refused or invalid (naming it); nothing is added.
+    StoreBusy
+        A build, add or remove is running.
+    StoreError
+        ``store_dir`` is not a store (nothing is created there).
+    """
+    from .rdfimport import import_rdf
+
+    with _writing(store_dir, current=False) as store:
+        return import_rdf(path, store, graph_iri, fmt=fmt)
 
 
 def export(store_dir: Path | str = DEFAULT_OUT / "store", out_dir: Path | str = DEFAULT_OUT

@@ -382,6 +382,21 @@ def require_store(path: Path | str) -> None:
         raise StoreError("no store here: run `kg build` first", file=path)
 
 
+class _Closed:
+    """Stands for the ``pyoxigraph.Store`` of a closed :class:`Store`: every use raises."""
+
+    def __init__(self, path: Path | None):
+        self._path = path
+
+    def __getattr__(self, name):
+        raise StoreError("the store was closed", file=self._path)
+
+    def __len__(self, *_) -> int:
+        raise StoreError("the store was closed", file=self._path)
+
+    __iter__ = __contains__ = __len__
+
+
 class Store:
     """A quad store: in memory (``path=None``) or persistent in the directory ``path``.
 
@@ -438,6 +453,28 @@ class Store:
     def raw(self) -> ox.Store:
         """The underlying ``pyoxigraph.Store``, for the query layer."""
         return self._store
+
+    def close(self) -> None:
+        """Let go of the store now: an on-disk one is closed (its lock released) once nothing
+        else holds the ``pyoxigraph.Store`` (:attr:`raw`, a query's open results). Later use of
+        this object raises :class:`StoreError`. ``with Store(path) as store:`` closes on leaving.
+
+        A store otherwise stays open as long as any name, frame or traceback refers to it,
+        which can outlast a lock held around it.
+
+        >>> with Store() as store:
+        ...     pass
+        >>> len(store)
+        Traceback (most recent call last):
+        kg.errors.StoreError: the store was closed
+        """
+        self._store = _Closed(self.path)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __len__(self) -> int:
         return len(self._store)

@@ -591,13 +591,10 @@ class QueryRunner:
         from .store import Store
 
         seen = self._identity()
-        store = Store(self.store_path, read_only=True)
-        try:
+        with Store(self.store_path, read_only=True) as store:
             check_current(store)
             graphs = frozenset(g.value for g in store.raw.named_graphs()
                                if isinstance(g, ox.NamedNode))
-        finally:
-            del store
         return seen, graphs
 
     def _follow(self) -> None:
