@@ -425,6 +425,65 @@ def _worker_main(store_path: str, conn, memory_limit, isolate: bool) -> None:
                 pass
 
 
+#: Functions whose value differs between two runs of the same query (SPARQL 1.1, 17.4).
+_VOLATILE = re.compile(r"\b(NOW|RAND|UUID|STRUUID)\s*\(", re.I)
+
+
+def _job_key(job: dict) -> tuple:
+    """A hashable form of a job (its values: strings, lists, dicts of them, encoded terms)."""
+    def frozen(value):
+        if isinstance(value, dict):
+            return tuple(sorted((k, frozen(v)) for k, v in value.items()))
+        if isinstance(value, (list, tuple)):
+            return tuple(frozen(v) for v in value)
+        return value
+
+    return frozen(job)
+
+
+class _Answers:
+    """Answers already given, kept until the store changes: asked again, a question is a lookup.
+
+    Keyed by the state of the store the answer came from (the runner's epoch) and the job; at
+    most ``max_rows`` rows in all, the least recently asked dropped first. An answer is a pure
+    function of the two, so a kept one is the answer a worker would give; a listing of the
+    100k-article store took seconds to compute each time.
+    """
+
+    def __init__(self, max_rows: int):
+        from collections import OrderedDict
+
+        self.max_rows = max(0, int(max_rows))
+        self._kept: OrderedDict = OrderedDict()
+        self._rows = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _size(result: RawResult) -> int:
+        return len(result.rows) + 1
+
+    def get(self, epoch: int, job: tuple) -> RawResult | None:
+        with self._lock:
+            found = self._kept.get((epoch, job))
+            if found is not None:
+                self._kept.move_to_end((epoch, job))
+            return found
+
+    def put(self, epoch: int, job: tuple, result: RawResult) -> None:
+        size = self._size(result)
+        if size > self.max_rows:
+            return
+        with self._lock:
+            for key in [k for k in self._kept if k[0] != epoch]:  # the store changed since
+                self._rows -= self._size(self._kept.pop(key))
+            if (epoch, job) in self._kept:
+                return
+            self._kept[(epoch, job)] = result
+            self._rows += size
+            while self._rows > self.max_rows:
+                self._rows -= self._size(self._kept.popitem(last=False)[1])
+
+
 # --- the pool -----------------------------------------------------------------------------------
 
 class _Worker:
@@ -514,6 +573,12 @@ class QueryRunner:
         ``kg build`` (a new generation behind the same path) has changed it, the workers are
         replaced by ones that open it again: a question asked that long after the change sees
         it. A look lists the store's files (0.3 ms for the store of 100k articles).
+    keep_rows : int
+        Answers are kept, up to this many rows in all, and given again when the same question
+        (the same text, dataset and bindings, or the same named question and parameters) is
+        asked of the same state of the store; 0 keeps none. A change of the store, once seen
+        (``follow_every``), drops them. A row kept takes 1-2 kB (100k articles: the first
+        10,000 rows of the timeline, 10.4 s to compute, 14 MB; given again in 0.8 ms).
 
     Raises
     ------
@@ -538,7 +603,7 @@ class QueryRunner:
                  workers: int = 2, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
                  max_bytes: int = DEFAULT_MAX_BYTES, union_default_graph: bool = False,
                  isolate_network: bool = True, start_timeout: float = 60.0,
-                 follow_every: float = 1.0):
+                 follow_every: float = 1.0, keep_rows: int = 50_000):
         self.store_path = Path(store_path)
         self.timeout = float(timeout)
         self.max_rows = int(max_rows)
@@ -550,6 +615,7 @@ class QueryRunner:
         self.start_timeout = start_timeout
         self.follow_every = follow_every
         self._epoch = 0
+        self._answers = _Answers(keep_rows)
         # graphs: the named graphs the store holds, the only ones FROM / FROM NAMED may name
         self._seen, self.graphs = self._look()  # fails early, with a clear message
         self._looked_at = time.monotonic()
@@ -682,9 +748,24 @@ class QueryRunner:
                 return w
             self._discard(w)
 
-    def _call(self, job: dict) -> RawResult:
+    def _answer(self, job: dict) -> RawResult:
+        """The answer kept for ``job`` in the store's state, or a worker's, then kept (not for
+        a query whose answer changes from one run to the next: NOW(), RAND(), UUIDs; a blank
+        node's label is the answer's own, so one kept is as good as a new one)."""
+        if job["op"] == "sparql" and _VOLATILE.search(job["text"]):
+            return self._call(job)
+        key = _job_key(job)
+        kept = self._answers.get(self._epoch, key)
+        if kept is not None:
+            return kept
+        result, epoch = self._call(job, with_epoch=True)
+        self._answers.put(epoch, key, result)
+        return result
+
+    def _call(self, job: dict, *, with_epoch: bool = False):
         job = {"max_rows": self.max_rows, "max_bytes": self.max_bytes, **job}
         w = self._acquire(time.monotonic() + self.timeout)
+        epoch = w.epoch  # the state of the store the answer comes from
         try:
             w.conn.send(job)
             if not w.conn.poll(self.timeout):
@@ -710,7 +791,7 @@ class QueryRunner:
                 else:
                     self._idle.put(w)
         if message[0] == "ok":
-            return message[1]
+            return (message[1], epoch) if with_epoch else message[1]
         raise _rebuild(message)
 
     @property
@@ -789,7 +870,7 @@ class QueryRunner:
                "named_graphs": self._check_graphs(named_graphs, "named-graph-uri")}
         if substitutions:
             job["substitutions"] = {_name(k): encode_term(v) for k, v in substitutions.items()}
-        result = self._call(job)
+        result = self._answer(job)
         return result if raw else result.to_query_result()
 
     query = select
@@ -797,7 +878,7 @@ class QueryRunner:
     def named(self, name: str, params: dict[str, str] | None = None, *, raw: bool = False):
         """Run the named query ``name`` (see :func:`kg.query.run_named`) in a worker."""
         self._follow()
-        result = self._call({"op": "named", "name": name, "params": dict(params or {})})
+        result = self._answer({"op": "named", "name": name, "params": dict(params or {})})
         return result if raw else result.to_query_result()
 
     # -- life cycle
