@@ -32,8 +32,8 @@ from .validate import validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
            "summarize", "add_article", "add_articles", "remove_article", "remove_articles",
-           "optimize", "rederive", "import_file", "export", "exclusive", "OUTPUT_NAMES", "ONTOLOGY_PATH",
-           "LOAD_BATCH", "default_workers", "DEFAULT_DATA", "DEFAULT_OUT"]
+           "optimize", "rederive", "import_file", "export", "exclusive", "OUTPUT_NAMES",
+           "ONTOLOGY_PATH", "LOAD_BATCH", "default_workers", "DEFAULT_DATA", "DEFAULT_OUT"]
 
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY_PATH = ROOT / "ontology" / "kg.ttl"

@@ -456,6 +456,7 @@ class _Answers:
         self.max_rows = max(0, int(max_rows))
         self._kept: OrderedDict = OrderedDict()
         self._rows = 0
+        self._epoch = 0  # the latest state of the store an answer came from
         self._lock = threading.Lock()
 
     @staticmethod
@@ -474,8 +475,12 @@ class _Answers:
         if size > self.max_rows:
             return
         with self._lock:
-            for key in [k for k in self._kept if k[0] != epoch]:  # the store changed since
-                self._rows -= self._size(self._kept.pop(key))
+            if epoch < self._epoch:  # an answer from before a change, come back late
+                return
+            if epoch > self._epoch:  # the store changed: what was kept is no one's answer
+                self._epoch = epoch
+                self._kept.clear()
+                self._rows = 0
             if (epoch, job) in self._kept:
                 return
             self._kept[(epoch, job)] = result

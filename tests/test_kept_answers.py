@@ -75,3 +75,14 @@ def test_kept_answers_go_when_the_store_changes(tmp_path):
         after = r.select(CLAIMS).rows
         assert after != before
         assert r.select(CLAIMS).rows == after
+
+
+def test_an_answer_from_before_a_change_is_not_kept_over_newer_ones():
+    from kg.worker import RawResult, _Answers
+
+    kept, one = _Answers(100), RawResult("ask", boolean=True)
+    kept.put(1, ("q",), one)
+    kept.put(0, ("late",), one)  # a worker of the store's earlier state answered last
+    assert kept.get(1, ("q",)) is one and kept.get(0, ("late",)) is None
+    kept.put(2, ("r",), one)  # a change: what was kept goes
+    assert kept.get(1, ("q",)) is None and kept.get(2, ("r",)) is one
