@@ -758,16 +758,17 @@ class QueryRunner:
         a query whose answer changes from one run to the next: NOW(), RAND(), UUIDs; a blank
         node's label is the answer's own, so one kept is as good as a new one)."""
         if job["op"] == "sparql" and _VOLATILE.search(job["text"]):
-            return self._call(job)
+            return self._call(job)[0]
         key = _job_key(job)
         kept = self._answers.get(self._epoch, key)
         if kept is not None:
             return kept
-        result, epoch = self._call(job, with_epoch=True)
+        result, epoch = self._call(job)
         self._answers.put(epoch, key, result)
         return result
 
-    def _call(self, job: dict, *, with_epoch: bool = False):
+    def _call(self, job: dict) -> tuple[RawResult, int]:
+        """A worker's answer to ``job``, with the epoch of the store state it opened."""
         job = {"max_rows": self.max_rows, "max_bytes": self.max_bytes, **job}
         w = self._acquire(time.monotonic() + self.timeout)
         epoch = w.epoch  # the state of the store the answer comes from
@@ -796,7 +797,7 @@ class QueryRunner:
                 else:
                     self._idle.put(w)
         if message[0] == "ok":
-            return (message[1], epoch) if with_epoch else message[1]
+            return message[1], epoch
         raise _rebuild(message)
 
     @property

@@ -18,9 +18,9 @@ def _counting(runner) -> list:
     calls = []
     call = runner._call
 
-    def counted(job, **kw):
+    def counted(job):
         calls.append(job)
-        return call(job, **kw)
+        return call(job)
 
     runner._call = counted
     return calls
