@@ -354,15 +354,11 @@ def exclusive(directory: Path | str):
 
 
 @contextmanager
-def _writing(store_dir: Path | str, *, current: bool = True):
+def _writing(store_dir: Path | str):
     """The store in ``store_dir`` open for writing, under its lock; closed before the lock is
-    let go, whatever happens (a store left open past it would refuse the next writer).
-    ``current``: refuse a store whose facts an older kg counted (:class:`StaleStore`), as
-    every change but a recount must."""
+    let go, whatever happens (a store left open past it would refuse the next writer)."""
     require_store(store_dir)
     with exclusive(Path(store_dir).parent), Store(store_dir, must_exist=True) as store:
-        if current:
-            derive.check_current(store)
         yield store
 
 
@@ -700,7 +696,7 @@ def optimize(store_dir: Path | str = DEFAULT_OUT / "store") -> None:
     StoreError
         ``store_dir`` is not a store.
     """
-    with _writing(store_dir, current=False) as store:
+    with _writing(store_dir) as store:
         store.optimize()
 
 
@@ -720,7 +716,7 @@ def rederive(store_dir: Path | str = DEFAULT_OUT / "store") -> int:
     StoreError
         ``store_dir`` is not a store.
     """
-    with _writing(store_dir, current=False) as store:
+    with _writing(store_dir) as store:
         facts = derive.rebuild(store)
         store.flush()
         store.optimize()
@@ -744,7 +740,7 @@ def import_file(path: Path | str, graph_iri: str,
     """
     from .rdfimport import import_rdf
 
-    with _writing(store_dir, current=False) as store:
+    with _writing(store_dir) as store:
         return import_rdf(path, store, graph_iri, fmt=fmt)
 
 
