@@ -164,7 +164,7 @@ def test_memory_hog_dies_alone(store_path):
 def test_memory_limit_counts_from_the_opened_store(store_path):
     # Opening the store maps several hundred MB (RocksDB's threads, their stacks and arenas),
     # more on a machine with more cores; a limit counted from zero killed the worker there.
-    with QueryRunner(store_path, timeout=20, workers=1, memory_limit=128 << 20) as r:
+    with QueryRunner(store_path, timeout=20, workers=1, memory_limit=256 << 20) as r:
         assert r.select("ASK { GRAPH ?g { ?s ?p ?o } }").boolean is True
 
 
