@@ -31,7 +31,7 @@ from pathlib import Path
 from rdflib import Literal, URIRef
 
 from .articles import load_article
-from .derive import check_current
+from .derive import open_current
 from .errors import KGError
 from .html import render_html, write_html
 from .network import (actor_meeting_network, actor_network, centrality, connecting_chains,
@@ -74,9 +74,7 @@ def open_store(path: Path | str = "build/store", *, read_only: bool = True) -> S
     StaleStore
         An older kg counted its derived facts (``kg rederive`` recounts them).
     """
-    store = Store(path, read_only=read_only)
-    check_current(store)
-    return store
+    return open_current(path, read_only=read_only)
 
 
 def _value(term, short_iris: bool):

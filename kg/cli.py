@@ -68,12 +68,9 @@ _LIMIT = click.option("--limit", type=click.IntRange(1), default=10_000, show_de
 
 
 def _open(store_path):
-    from .derive import check_current
-    from .store import Store
+    from .derive import open_current
 
-    store = Store(store_path, read_only=True)
-    check_current(store)
-    return store
+    return open_current(store_path)
 
 
 def _params(pairs):

@@ -51,7 +51,7 @@ __all__ = ["FACTS_GRAPH", "FACTS_VERSION", "Key", "reports", "mentions", "merge"
            "encoded_facts", "refresh",
            "replace_article", "replace_articles", "remove_article", "remove_articles",
            "rebuild", "version_quad", "stored_version", "version_error",
-           "check_current"]
+           "check_current", "open_current"]
 
 FACTS_GRAPH = iris.FACTS_GRAPH
 Key = tuple[str, str, str]
@@ -323,6 +323,26 @@ def check_current(store: Store) -> None:
                           file=store.path)
     if error is not None:
         raise error
+
+
+def open_current(path, *, read_only: bool = True) -> Store:
+    """The on-disk store at ``path`` (read-only by default), refused unless its facts graph is
+    current (:func:`check_current`); a refused store is closed before the error is raised.
+
+    Raises
+    ------
+    StaleStore
+        As :func:`check_current`.
+    StoreError
+        Nothing is there, or it cannot be opened (:class:`kg.store.Store`).
+    """
+    store = Store(path, read_only=read_only)
+    try:
+        check_current(store)
+    except StaleStore:
+        store.close()
+        raise
+    return store
 
 
 def _encoded_triples(triples: list[str]) -> Encoded:

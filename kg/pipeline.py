@@ -748,8 +748,7 @@ def export(store_dir: Path | str = DEFAULT_OUT / "store", out_dir: Path | str = 
            ) -> BuildReport:
     """Write ``kg.trig``, ``kg.nq`` and ``summary.json`` from a store (after adds and removes)."""
     out_dir = Path(out_dir)
-    store = Store(store_dir, read_only=True)
-    derive.check_current(store)  # files next to the store must not spread stale counts
+    store = derive.open_current(store_dir)  # files beside it must not spread stale counts
     # write through the output symlinks into the current generation, beside its store
     target = {n: Path(os.path.realpath(out_dir / n)) for n in ("kg.trig", "kg.nq", "summary.json")}
     store.dump(target["kg.trig"], "trig")

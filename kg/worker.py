@@ -658,12 +658,10 @@ class QueryRunner:
         """The store's identity and named graphs, checked current (:mod:`kg.derive`)."""
         import pyoxigraph as ox
 
-        from .derive import check_current
-        from .store import Store
+        from .derive import open_current
 
         seen = self._identity()
-        with Store(self.store_path, read_only=True) as store:
-            check_current(store)
+        with open_current(self.store_path) as store:
             graphs = frozenset(g.value for g in store.raw.named_graphs()
                                if isinstance(g, ox.NamedNode))
         return seen, graphs
