@@ -104,9 +104,13 @@ def _emit(store, result, fmt, with_evidence):
 @_FORMAT
 @_EVIDENCE
 @_LIMIT
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True,
+              help="Skip this many rows first: with --limit, a page of a long answer.")
 @_clean_errors
-def query(name, pairs, list_, endpoint, store_path, fmt, evidence, limit):
-    """Run the named query NAME (see --list), e.g. `kg query meetings -p actor=Pompeo`."""
+def query(name, pairs, list_, endpoint, store_path, fmt, evidence, limit, offset):
+    """Run the named query NAME (see --list), e.g. `kg query meetings -p actor=Pompeo`.
+
+    `kg query actors --limit 20 --offset 40` gives the third page of 20 rows."""
     from .query import load_queries, run_named
 
     if list_ or not name:
@@ -123,9 +127,10 @@ def query(name, pairs, list_, endpoint, store_path, fmt, evidence, limit):
         from .remote import RemoteStore, run_named_remote
 
         remote = RemoteStore(endpoint, password=os.environ.get("KG_REMOTE_PASSWORD"))
-        result = run_named_remote(remote, name, _params(pairs), local_store=store, limit=limit)
+        result = run_named_remote(remote, name, _params(pairs), local_store=store, limit=limit,
+                                  offset=offset)
     else:
-        result = run_named(store, name, _params(pairs), limit=limit)
+        result = run_named(store, name, _params(pairs), limit=limit, offset=offset)
     _emit(store, result, fmt, evidence)
 
 

@@ -44,9 +44,10 @@ from .store import (Store, engine_errors, from_ox, keep_beside, kept_beside, rea
                     to_ox)
 from .vocab import NAMESPACES
 
-__all__ = ["Param", "NamedQuery", "QueryResult", "load_queries", "named_query", "run_named",
-           "run_named_text", "run_sparql", "bind_values", "without_lateral", "resolve_name",
-           "evidence", "claims_of", "describe", "QUERY_DIR", "PARAM_KINDS", "PREFIXES"]
+__all__ = ["Param", "Page", "NamedQuery", "QueryResult", "load_queries", "named_query",
+           "run_named", "run_named_text", "run_sparql", "bind_values", "without_lateral",
+           "resolve_name", "evidence", "claims_of", "describe", "QUERY_DIR", "PARAM_KINDS",
+           "PREFIXES", "RESERVED"]
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
@@ -93,7 +94,7 @@ class NamedQuery:
         """The query with every optional parameter left out (see :meth:`sparql_for`)."""
         return self.sparql_for(())
 
-    def sparql_for(self, given, *, lateral: bool = True) -> str:
+    def sparql_for(self, given, *, lateral: bool = True, page: "Page | None" = None) -> str:
         """The query for the parameters named in ``given``: the project's prefixes, then the
         body with its ``#+ if NAME`` blocks resolved; with ``lateral=False``, its ``LATERAL``
         groups spliced into their enclosing group (:func:`without_lateral`), for engines that
@@ -105,16 +106,34 @@ class NamedQuery:
         let a question start from its parameter when there is one (an index lookup) and list
         everything when there is none, instead of one text that filters with
         ``$p = kg:Any || ...``, which Oxigraph evaluates by scanning everything.
+
+        With a ``page`` (:class:`Page`), the query is cut to it: ``LIMIT``/``OFFSET`` after
+        its ``ORDER BY``, one row more than the page to tell whether more follow. With
+        ``lateral`` too, ``page`` counts as given, so a ``#+ if page`` block may find the
+        page's rows another way (its own plan, say from a kept count), where a line
+        ``#+ page last row`` becomes ``LIMIT 1 OFFSET n``, n the index of that extra row.
+        Such a plan must give the same rows in the same order as the query without it
+        (``tests/test_pages.py`` checks every page of every named query); it is not used
+        for other engines, which get the query without it, cut the same way.
         """
-        text = PREFIXES + _resolve_blocks(self.text, set(given), self.path, self.name)
+        given = set(given)
+        paged = page is not None and page.limit is not None and lateral
+        if paged:
+            given.add("page")
+        body = _resolve_blocks(self.text, given, self.path, self.name,
+                               page=page if paged else None)
+        text = PREFIXES + _cut(body, page)
         return text if lateral else without_lateral(text, path=self.path, name=self.name)
 
-    def bound(self, bindings: dict, *, lateral: bool = True) -> str:
+    def bound(self, bindings: dict, *, lateral: bool = True, page: "Page | None" = None) -> str:
         """The text to run for ``bindings`` (what :func:`_bind` returned): the blocks chosen
         by which parameters are bound, and their values as ``VALUES`` (:func:`bind_values`);
-        ``lateral`` as in :meth:`sparql_for`."""
+        ``lateral`` and ``page`` as in :meth:`sparql_for`."""
         given = {v.value if isinstance(v, ox.Variable) else str(v) for v in bindings}
-        text = bind_values(self.sparql_for(given), bindings)
+        text = bind_values(self.sparql_for(given, lateral=True, page=page if lateral else None),
+                           bindings)
+        if not lateral:
+            text = _cut(text, page)
         # spliced after binding, so that a subquery inside LATERAL stays without VALUES
         return text if lateral else without_lateral(text, path=self.path, name=self.name)
 
@@ -126,30 +145,98 @@ class NamedQuery:
         return set(_DOLLAR.findall(body))
 
 
-_BLOCK = re.compile(r"^\s*#\+\s*(if\s+([A-Za-z_]\w*)|else|end)\s*$")
+_BLOCK = re.compile(r"^\s*#\+\s*(if\s+([A-Za-z_]\w*)|else|end|page\s+last\s+row)\s*$")
+#: What ``#+ if`` may name besides the query's parameters (see :meth:`NamedQuery.sparql_for`);
+#: also the URL parameters of ``kg serve``, so no parameter may be called so.
+RESERVED = ("page", "limit", "offset", "format")
 
 
-def _resolve_blocks(text: str, given: set[str], path=None, name=None, declared=None) -> str:
-    """``text`` with its ``#+ if`` blocks resolved for the parameters ``given``; with
-    ``declared``, an ``#+ if`` naming no declared parameter is refused too."""
-    out, stack = [], []            # stack of (keeping this part?, seen else?)
+@dataclass(frozen=True)
+class Page:
+    """The rows ``offset`` to ``offset + limit`` of an answer, in its order (``limit=None``:
+    all rows after ``offset``).
+
+    Raises
+    ------
+    ParameterError
+        ``limit`` below 1 or ``offset`` below 0, or either not a whole number.
+
+    Examples
+    --------
+    >>> Page(20, 40).last_row
+    60
+    >>> Page(0)
+    Traceback (most recent call last):
+    ...
+    kg.errors.ParameterError: a page's limit must be a whole number from 1, not 0
+    """
+
+    limit: int | None = None
+    offset: int = 0
+
+    def __post_init__(self):
+        if self.limit is not None and (type(self.limit) is not int or self.limit < 1):
+            raise ParameterError(f"a page's limit must be a whole number from 1, "
+                                 f"not {self.limit!r}")
+        if type(self.offset) is not int or self.offset < 0:
+            raise ParameterError(f"a page's offset must be a whole number from 0, "
+                                 f"not {self.offset!r}")
+
+    @property
+    def last_row(self) -> int:
+        """The index of the row after the page, read to tell whether more rows follow."""
+        return self.offset + self.limit
+
+
+def _cut(text: str, page: "Page | None") -> str:
+    """``text`` with ``LIMIT``/``OFFSET`` for ``page`` after its last clause (one row more than
+    the page: :func:`_read` reads it only to say the answer was cut). Both are integers checked
+    by :class:`Page`, never text from outside. A query that cuts its own answer (a ``LIMIT`` or
+    ``OFFSET`` after its last group) is left alone; :func:`_execute` cuts what it reads."""
+    if page is None or _own_cut(text):
+        return text
+    tail = f"\nLIMIT {page.limit + 1}" if page.limit is not None else ""
+    return text.rstrip() + tail + (f"\nOFFSET {page.offset}" if page.offset else "") + "\n"
+
+
+def _own_cut(text: str) -> bool:
+    """Whether a ``LIMIT`` or ``OFFSET`` follows the query's last closing brace."""
+    tokens = [t for t in _tokens(text) if t[0] not in ("space", "comment")]
+    last = max((i for i, (k, t) in enumerate(tokens) if k == "punct" and t == "}"), default=-1)
+    return any(k == "word" and t.upper() in ("LIMIT", "OFFSET") for k, t in tokens[last + 1:])
+
+
+def _resolve_blocks(text: str, given: set[str], path=None, name=None, declared=None,
+                    page: Page | None = None) -> str:
+    """``text`` with its ``#+ if`` blocks resolved for the parameters ``given`` and its
+    ``#+ page last row`` lines for ``page``; with ``declared``, an ``#+ if`` naming no declared
+    parameter (nor ``page``) is refused too, and so is a ``#+ page last row`` line outside an
+    ``#+ if page`` block."""
+    out, stack = [], []            # stack of (keeping this part?, seen else?, name)
     for number, line in enumerate(text.splitlines(keepends=True), 1):
         match = _BLOCK.match(line)
         if match is None:
-            if all(keep for keep, _ in stack):
+            if all(keep for keep, _, _ in stack):
                 out.append(line)
             continue
         word = match.group(1).split()[0]
+        if word == "page":
+            if declared is not None and not any(n == "page" and not e for _, e, n in stack):
+                raise QueryError(f"line {number}: '#+ page last row' outside an '#+ if page' "
+                                 "block", file=path, item=name)
+            keep = all(k for k, _, _ in stack)
+            out.append(f"LIMIT 1 OFFSET {page.last_row}\n" if keep and page else "\n")
+            continue
         if word == "if":
-            if declared is not None and match.group(2) not in declared:
+            if declared is not None and match.group(2) not in declared | {"page"}:
                 raise QueryError(f"'#+ if {match.group(2)}' names no declared parameter",
                                  file=path, item=name)
-            stack.append((match.group(2) in given, False))
+            stack.append((match.group(2) in given, False, match.group(2)))
         elif not stack or (word == "else" and stack[-1][1]):
             raise QueryError(f"line {number}: '#+ {word}' without its '#+ if'", file=path,
                              item=name)
         elif word == "else":
-            stack[-1] = (not stack[-1][0], True)
+            stack[-1] = (not stack[-1][0], True, stack[-1][2])
         else:
             stack.pop()
         out.append("\n")          # keep line numbers for error messages
@@ -184,6 +271,10 @@ def _parse_header(path: Path) -> NamedQuery:
         if not match or match.group(2) not in PARAM_KINDS:
             raise QueryError(f"bad parameter declaration {spec!r}: want 'NAME KIND[?] text' "
                              f"with KIND in {', '.join(PARAM_KINDS)}", file=path, item=name)
+        if match.group(1) in RESERVED:
+            raise QueryError(f"a parameter may not be called {match.group(1)!r}: "
+                             f"{', '.join(RESERVED)} are kept for pages and formats",
+                             file=path, item=name)
         params.append(Param(match.group(1), match.group(2), bool(match.group(3)),
                             match.group(4)))
     _resolve_blocks(text, set(), path, name, declared={p.name for p in params})
@@ -449,32 +540,29 @@ def _bind(store: Store, query: NamedQuery, values: dict[str, str]) -> dict:
     return out
 
 
-def _execute(store: Store, text: str, substitutions=None, limit: int | None = None):
+def _execute(store: Store, text: str, substitutions=None, limit: int | None = None,
+             skip: int = 0):
     with engine_errors():  # rows are computed as they are read: errors come while reading too
-        return _read(store.raw.query(text, substitutions=substitutions or None), limit)
+        return _read(store.raw.query(text, substitutions=substitutions or None), limit, skip)
 
 
-def _read(result, limit: int | None) -> QueryResult:
+def _read(result, limit: int | None, skip: int = 0) -> QueryResult:
+    """The first ``limit`` rows of ``result`` after ``skip`` ones; ``truncated`` if more follow."""
     if isinstance(result, ox.QueryBoolean):
         return QueryResult(vars=[], boolean=bool(result))
     if isinstance(result, ox.QueryTriples):
-        rows, truncated = [], False
-        for i, t in enumerate(result):
-            if limit is not None and i >= limit:
-                truncated = True
-                break
-            rows.append({"subject": from_ox(t.subject), "predicate": from_ox(t.predicate),
-                         "object": from_ox(t.object)})
-        return QueryResult(vars=["subject", "predicate", "object"], rows=rows,
-                           truncated=truncated)
-    names = [v.value for v in result.variables]
-    rows, truncated = [], False
-    for i, solution in enumerate(result):
-        if limit is not None and i >= limit:
+        names = ["subject", "predicate", "object"]
+        rows = (dict(zip(names, (t.subject, t.predicate, t.object))) for t in result)
+    else:
+        names = [v.value for v in result.variables]
+        rows = ({n: solution[n] for n in names} for solution in result)
+    out, truncated = [], False
+    for row in itertools.islice(rows, skip, None):
+        if limit is not None and len(out) >= limit:
             truncated = True
             break
-        rows.append({n: from_ox(solution[n]) for n in names})
-    return QueryResult(vars=names, rows=rows, truncated=truncated)
+        out.append({n: from_ox(row[n]) for n in names})
+    return QueryResult(vars=names, rows=out, truncated=truncated)
 
 
 # --- binding parameters as VALUES -------------------------------------------------------------
@@ -673,18 +761,28 @@ def _binding_plan(text: str, groups: bool = True):
 
 
 def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
-              limit: int | None = None) -> QueryResult:
+              limit: int | None = None, offset: int = 0) -> QueryResult:
     """Run the named query ``name`` with ``params`` (strings, resolved by each one's kind).
+
+    ``limit`` and ``offset`` ask for a page of the answer: its rows ``offset`` to
+    ``offset + limit``, in the query's order (``truncated`` when more follow). The page is cut
+    by the query itself (:meth:`NamedQuery.sparql_for`), so a first page need not compute the
+    whole answer.
 
     Raises
     ------
     QueryError
-        Unknown query; :class:`ParameterError` for a missing, unknown or malformed parameter;
-        :class:`UnknownEntity`/:class:`AmbiguousEntity` for a name that is not exactly one thing.
+        Unknown query; :class:`ParameterError` for a missing, unknown or malformed parameter,
+        or a bad page; :class:`UnknownEntity`/:class:`AmbiguousEntity` for a name that is not
+        exactly one thing.
     """
     query = named_query(name)
+    page = Page(limit, offset) if limit is not None or offset else None
     bindings = _bind(store, query, params or {})
-    return _execute(store, query.bound(bindings), None, limit)
+    text = query.bound(bindings, page=page)
+    if page is not None and _own_cut(query.text):  # not cut by us: cut as the rows are read
+        return _execute(store, text, None, limit, offset)
+    return _execute(store, text, None, limit)
 
 
 def run_named_text(store: Store, name: str, params: dict[str, str] | None = None

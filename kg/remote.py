@@ -51,7 +51,8 @@ from rdflib.namespace import RDF
 from . import iris
 from .derive import reports, version_error
 from .errors import QueryError, StoreError
-from .query import PREFIXES, NamedQuery, QueryResult, _bind, _tokens, bind_values, named_query
+from .query import (PREFIXES, NamedQuery, Page, QueryResult, _bind, _own_cut, _tokens,
+                    bind_values, named_query)
 from .store import Store, from_ox, to_ox
 from .vocab import ID, KG, PROV, SEM
 
@@ -554,12 +555,14 @@ def label_store(remote: RemoteStore) -> Store:
 
 def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
                      params: dict[str, str] | None = None, *, local_store: Store | None = None,
-                     limit: int | None = None) -> QueryResult:
+                     limit: int | None = None, offset: int = 0) -> QueryResult:
     """Run the named query ``name`` on ``remote`` with ``params``, bound as on the local store.
 
     Parameters are checked and names resolved exactly as :func:`kg.query.run_named` does,
     against ``local_store`` (the graph that was pushed), or when it is ``None`` against the
     remote's own labels (one extra query). The bound terms go into the query as ``VALUES``.
+    ``limit``/``offset``: a page of the answer, cut by the query (``LIMIT``/``OFFSET``) as
+    locally, without the plans written for Oxigraph (``#+ if page``).
 
     Raises
     ------
@@ -574,9 +577,15 @@ def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
         remote.checked_current = True
     resolver = local_store if local_store is not None else label_store(remote)
     bindings = _bind(resolver, query, params or {})
-    text = query.bound(bindings, lateral=False)     # LATERAL is SPARQL 1.2: not for every store
+    page = Page(limit, offset) if limit is not None or offset else None
+    # LATERAL is SPARQL 1.2: not for every store
+    text = query.bound(bindings, lateral=False, page=page)
+    skip = offset if page is not None and _own_cut(query.text) else 0  # not cut by us
     try:
-        return remote.query(text, limit=limit)
+        result = remote.query(text, limit=None if limit is None else limit + skip)
+        if skip:
+            result.rows = result.rows[skip:]
+        return result
     except RemoteError as exc:
         exc.item = exc.item or query.name
         raise

@@ -10,8 +10,10 @@ Routes
     graphs of the store. Updates are refused (403).
 ``GET /queries``
     The named queries, as JSON.
-``GET /query/<name>?param=value…``
-    One named query with its parameters bound as RDF terms (never pasted into the text).
+``GET /query/<name>?param=value…[&limit=N&offset=M]``
+    One named query with its parameters bound as RDF terms (never pasted into the text);
+    ``limit``/``offset`` ask for a page of its rows (``limit`` at most the row cap), and a
+    page that more rows follow carries ``Link: <…offset=…>; rel="next"``.
 
 Results are negotiated by ``Accept`` (or ``format=``, a short name or a media type): SPARQL
 Results JSON, XML, CSV and TSV for SELECT and ASK; Turtle, N-Triples, RDF/XML and JSON-LD for
@@ -46,7 +48,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from .errors import (AmbiguousEntity, EntityError, KGError, QueryError, QueryTimeout,
                      StoreError, UnknownEntity, UnsafeQuery)
@@ -451,7 +453,8 @@ def query_page(queries, runner: QueryRunner | None = None) -> bytes:
         "<details><summary>Predeclared prefixes</summary><pre>",
         _e("".join(f"PREFIX {p}: <{ns}>\n" for p, ns in NAMESPACES.items())),
         "</pre></details>",
-        "<h2>Named queries</h2><p><small>Also as JSON: <a href=\"/queries\">/queries</a>"
+        "<h2>Named queries</h2><p><small>Also as JSON: <a href=\"/queries\">/queries</a>. "
+        "A page of a long answer: add <code>limit=20&amp;offset=40</code> to its URL."
         "</small></p>",
     ]
     for q in sorted(queries.values(), key=lambda q: q.name):
@@ -821,20 +824,39 @@ class SparqlHandler(BaseHTTPRequestHandler):
                             candidates=near)
         fmt = params.get("format") or []
         format_key_valid(fmt)
+        limit, offset = self._count(params, "limit", 1), self._count(params, "offset", 0)
         values = {}
         for key in params:
-            if key == "format":
+            if key in ("format", "limit", "offset"):
                 continue
             values[key] = self._one(params, key)
-        result = self.server.runner.named(name, values, raw=True)
-        self._result(result, fmt)
+        cap = self.server.runner.max_rows
+        result = self.server.runner.named(name, values, raw=True, limit=min(limit or cap, cap),
+                                          offset=offset or 0)
+        after = None
+        if result.truncated:  # the page after this one, as a link (RFC 8288)
+            following = dict(params, offset=[str((offset or 0) + len(result.rows))])
+            after = f"/query/{quote(name, safe='')}?" + urlencode(following, doseq=True)
+        self._result(result, fmt, min(limit or cap, cap), after)
 
-    def _result(self, result: RawResult, fmt: list[str]) -> None:
+    def _count(self, params: dict, name: str, least: int) -> int | None:
+        """The whole number given as ``name`` (at least ``least``), or ``None``."""
+        text = self._one(params, name)
+        if text is None:
+            return None
+        if not re.fullmatch(r"[0-9]{1,12}", text) or int(text) < least:
+            raise HTTPError(400, f"'{name}' must be a whole number from {least}, not {text!r}")
+        return int(text)
+
+    def _result(self, result: RawResult, fmt: list[str], limit: int | None = None,
+                after: str | None = None) -> None:
         key, ctype = negotiate(result.kind, self.headers.get("Accept"), fmt)
         body = serialize(result, key)
         headers = {"Vary": "Accept"}
         if result.truncated:
-            headers["X-Result-Truncated"] = f"true; limit={self.server.runner.max_rows}"
+            headers["X-Result-Truncated"] = f"true; limit={limit or self.server.runner.max_rows}"
+        if after is not None:
+            headers["Link"] = f'<{after}>; rel="next"'
         self._send(200, body, f"{ctype}; charset=utf-8", headers)
 
 

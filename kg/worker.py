@@ -371,7 +371,10 @@ def _run_job(store, job: dict) -> RawResult:
         from .query import named_query, run_named
 
         query = named_query(job["name"])
-        result = run_named(store, job["name"], job["params"], limit=max_rows)
+        # a page is cut by the query (kg.query.Page); max_rows still bounds any answer
+        limit = min(job.get("limit") or max_rows, max_rows)
+        result = run_named(store, job["name"], job["params"], limit=limit,
+                           offset=job.get("offset", 0))
         elapsed = time.monotonic() - started
         if result.boolean is not None:
             return RawResult("ask", boolean=result.boolean, elapsed=elapsed)
@@ -879,10 +882,22 @@ class QueryRunner:
 
     query = select
 
-    def named(self, name: str, params: dict[str, str] | None = None, *, raw: bool = False):
-        """Run the named query ``name`` (see :func:`kg.query.run_named`) in a worker."""
+    def named(self, name: str, params: dict[str, str] | None = None, *, raw: bool = False,
+              limit: int | None = None, offset: int = 0):
+        """Run the named query ``name`` (see :func:`kg.query.run_named`) in a worker: the page
+        ``limit``/``offset`` of its answer (``limit`` at most :attr:`max_rows`, the default).
+
+        Raises
+        ------
+        ParameterError
+            A bad page (:class:`kg.query.Page`), before any worker is asked.
+        """
+        from .query import Page
+
+        page = Page(limit, offset)  # checked here: a bad page costs no worker
         self._follow()
-        result = self._answer({"op": "named", "name": name, "params": dict(params or {})})
+        result = self._answer({"op": "named", "name": name, "params": dict(params or {}),
+                               "limit": page.limit, "offset": page.offset})
         return result if raw else result.to_query_result()
 
     # -- life cycle

@@ -45,6 +45,22 @@ def test_the_same_question_asked_again_is_answered_without_a_worker(runner):
     assert len(calls) == 5
 
 
+def test_each_page_is_kept_apart(runner, seed_store):
+    from kg.errors import ParameterError
+    from kg.query import run_named
+
+    whole = [r["actor"] for r in run_named(seed_store, "actors").rows]
+    calls = _counting(runner)
+    first = runner.named("actors", limit=5)
+    second = runner.named("actors", limit=5, offset=5)
+    assert [r["actor"] for r in first.rows] == whole[:5] and first.truncated
+    assert [r["actor"] for r in second.rows] == whole[5:10]
+    assert runner.named("actors", limit=5, offset=5).rows == second.rows and len(calls) == 2
+    with pytest.raises(ParameterError, match="offset"):
+        runner.named("actors", limit=5, offset=-5)
+    assert len(calls) == 2  # refused before any worker was asked
+
+
 def test_a_query_whose_answer_changes_between_runs_is_asked_each_time(runner):
     calls = _counting(runner)
     for text in ("SELECT (NOW() AS ?t) WHERE {}", "SELECT (rand () AS ?r) WHERE {}",

@@ -622,3 +622,39 @@ def test_the_server_follows_adds_removes_and_new_builds(tmp_path):
             assert _until(handle, n) == n
     finally:
         handle.close()
+
+
+def test_a_named_query_gives_pages_with_a_link_to_the_next(server, seed_store):
+    from kg.query import run_named
+
+    whole = [b["actor"] for b in _bindings(get(server, "/query/actors"))]
+    assert whole == [str(r["actor"]) for r in run_named(seed_store, "actors").rows]
+    reply = get(server, "/query/actors", {"limit": "4", "offset": "2"})
+    assert reply.status == 200, reply.text
+    assert [b["actor"] for b in _bindings(reply)] == whole[2:6]
+    assert reply.headers["X-Result-Truncated"] == "true; limit=4"
+    link = reply.headers["Link"]
+    assert link.startswith("</query/actors?") and link.endswith('>; rel="next"')
+    following = urllib.parse.parse_qs(urllib.parse.urlsplit(link[1:link.index(">")]).query)
+    assert following == {"limit": ["4"], "offset": ["6"]}
+    last = get(server, "/query/actors", {"limit": "4", "offset": str(len(whole) - 1)})
+    assert [b["actor"] for b in _bindings(last)] == whole[-1:]
+    assert "Link" not in last.headers and "X-Result-Truncated" not in last.headers
+    # a page larger than the row cap is cut at the cap
+    capped = get(server, "/query/corroboration", {"limit": str(MAX_ROWS * 5)})
+    assert len(_bindings(capped)) == MAX_ROWS
+    assert capped.headers["X-Result-Truncated"] == f"true; limit={MAX_ROWS}"
+
+
+@pytest.mark.parametrize("params,needle", [
+    ({"limit": "0"}, "'limit' must be a whole number from 1"),
+    ({"limit": "ten"}, "'limit'"), ({"offset": "-2"}, "'offset'"),
+    ({"limit": ["2", "3"]}, "give it once"),
+])
+def test_a_bad_page_is_a_clear_400(server, params, needle):
+    assert_error(get(server, "/query/actors", params), 400, needle)
+
+
+def _bindings(reply):
+    assert reply.status == 200, reply.text
+    return [{k: v["value"] for k, v in b.items()} for b in reply.json()["results"]["bindings"]]
