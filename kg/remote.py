@@ -113,6 +113,12 @@ def _term(value: dict):
     raise ValueError(f"unknown term type {kind!r}")
 
 
+#: A page of a named question that ends at this row or later is cut by kg, not by the remote:
+#: Virtuoso's default ``MaxSortedTopRows``, past which it refuses ``ORDER BY ... LIMIT``
+#: (error SR353) although it sorts the whole answer.
+MAX_SORTED_ROWS = 10_000
+
+
 class RemoteStore:
     """A SPARQL 1.1 endpoint (and optionally its update and Graph Store endpoints).
 
@@ -562,7 +568,8 @@ def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
     against ``local_store`` (the graph that was pushed), or when it is ``None`` against the
     remote's own labels (one extra query). The bound terms go into the query as ``VALUES``.
     ``limit``/``offset``: a page of the answer, cut by the query (``LIMIT``/``OFFSET``) as
-    locally, without the plans written for Oxigraph (``#+ if page``).
+    locally, without the plans written for Oxigraph (``#+ if page``); a page ending at
+    :data:`MAX_SORTED_ROWS` or later is cut from the whole answer as it is read.
 
     Raises
     ------
@@ -578,9 +585,15 @@ def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
     resolver = local_store if local_store is not None else label_store(remote)
     bindings = _bind(resolver, query, params or {})
     page = Page(limit, offset) if limit is not None or offset else None
+    if page is not None and (page.limit is None or page.last_row >= MAX_SORTED_ROWS
+                             or _own_cut(query.text)):
+        # cut as the rows are read, not by the remote: Virtuoso refuses to sort a page that
+        # ends past its MaxSortedTopRows (10,000 by default), where the whole answer is fine
+        skip, page = offset, None
+    else:
+        skip = 0
     # LATERAL is SPARQL 1.2: not for every store
     text = query.bound(bindings, lateral=False, page=page)
-    skip = offset if page is not None and _own_cut(query.text) else 0  # not cut by us
     try:
         result = remote.query(text, limit=None if limit is None else limit + skip)
         if skip:
