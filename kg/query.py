@@ -94,7 +94,8 @@ class NamedQuery:
         """The query with every optional parameter left out (see :meth:`sparql_for`)."""
         return self.sparql_for(())
 
-    def sparql_for(self, given, *, lateral: bool = True, page: "Page | None" = None) -> str:
+    def sparql_for(self, given, *, lateral: bool = True, page: "Page | None" = None,
+                   plan: bool = True) -> str:
         """The query for the parameters named in ``given``: the project's prefixes, then the
         body with its ``#+ if NAME`` blocks resolved; with ``lateral=False``, its ``LATERAL``
         groups spliced into their enclosing group (:func:`without_lateral`), for engines that
@@ -112,12 +113,16 @@ class NamedQuery:
         ``lateral`` too, ``page`` counts as given, so a ``#+ if page`` block may find the
         page's rows another way (its own plan, say from a kept count), where a line
         ``#+ page last row`` becomes ``LIMIT 1 OFFSET n``, n the index of that extra row.
-        Such a plan must give the same rows in the same order as the query without it
-        (``tests/test_pages.py`` checks every page of every named query); it is not used
-        for other engines, which get the query without it, cut the same way.
+        Such a plan must find a *prefix* of the rows of the query without it, in the same
+        order (say every row whose first sort key reaches a threshold): then the page is right
+        whenever the plan gives all its rows and the extra one, and :func:`run_named` asks a
+        page the plan gave short again without it (``plan=False``): the end of the answer,
+        or a threshold taken from kept counts that do not match the rows (a store filled by
+        hand). ``tests/test_pages.py`` checks every page of every named query. Plans are not
+        used for other engines, which get the query without them, cut the same way.
         """
         given = set(given)
-        paged = page is not None and page.limit is not None and lateral
+        paged = page is not None and page.limit is not None and lateral and plan
         if paged:
             given.add("page")
         body = _resolve_blocks(self.text, given, self.path, self.name,
@@ -125,13 +130,14 @@ class NamedQuery:
         text = PREFIXES + _cut(body, page)
         return text if lateral else without_lateral(text, path=self.path, name=self.name)
 
-    def bound(self, bindings: dict, *, lateral: bool = True, page: "Page | None" = None) -> str:
+    def bound(self, bindings: dict, *, lateral: bool = True, page: "Page | None" = None,
+              plan: bool = True) -> str:
         """The text to run for ``bindings`` (what :func:`_bind` returned): the blocks chosen
         by which parameters are bound, and their values as ``VALUES`` (:func:`bind_values`);
-        ``lateral`` and ``page`` as in :meth:`sparql_for`."""
+        ``lateral``, ``page`` and ``plan`` as in :meth:`sparql_for`."""
         given = {v.value if isinstance(v, ox.Variable) else str(v) for v in bindings}
-        text = bind_values(self.sparql_for(given, lateral=True, page=page if lateral else None),
-                           bindings)
+        text = bind_values(self.sparql_for(given, lateral=True, page=page if lateral else None,
+                                           plan=plan), bindings)
         if not lateral:
             text = _cut(text, page)
         # spliced after binding, so that a subquery inside LATERAL stays without VALUES
@@ -782,7 +788,14 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     text = query.bound(bindings, page=page)
     if page is not None and _own_cut(query.text):  # not cut by us: cut as the rows are read
         return _execute(store, text, None, limit, offset)
-    return _execute(store, text, None, limit)
+    result = _execute(store, text, None, limit)
+    if page is not None and not result.truncated:
+        # a page plan found fewer rows than the page and the one after: the answer ends here,
+        # or the plan's prefix was too short; without the plan, the page is the query's own
+        plain = query.bound(bindings, page=page, plan=False)
+        if plain != text:
+            result = _execute(store, plain, None, limit)
+    return result
 
 
 def run_named_text(store: Store, name: str, params: dict[str, str] | None = None
