@@ -804,6 +804,38 @@ def phase_question(a):
     return stats
 
 
+#: The page asked of every listing: a first page, and one deep in the answer.
+PAGE_ROWS, DEEP_OFFSET = 20, 1000
+
+
+def phase_pages(a):
+    """A page of each listing, as ``kg query NAME --limit 20`` or ``/query/NAME?limit=20`` asks
+    it (:class:`kg.query.Page`): the first page, p50/p95, and one from row 1,000 on, p50."""
+    from kg import query as Q
+
+    store = open_store(a)
+    out = {}
+    for name, variant, params in query_cases(a["params"]):
+        if variant not in LISTINGS or params is None:
+            continue
+        key = f"{name} [{variant}]"
+        try:
+            first, result = measure(lambda: Q.run_named(store, name, params, limit=PAGE_ROWS),
+                                    a["repeats"], warmup=1, budget=a["budget"])
+            deep, _ = measure(lambda: Q.run_named(store, name, params, limit=PAGE_ROWS,
+                                                  offset=DEEP_OFFSET),
+                              max(3, a["repeats"] // 4), warmup=0, budget=a["budget"] / 2)
+        except Exception as exc:  # noqa: BLE001
+            out[key] = {"error": f"{type(exc).__name__}: {str(exc)[:120]}"}
+            continue
+        out[key] = {"p50_ms": first["p50_ms"], "p95_ms": first["p95_ms"], "n": first["n"],
+                    "rows": len(result.rows), "deep_p50_ms": deep["p50_ms"],
+                    "planned": "#+ if page" in Q.named_query(name).text}
+        progress(f"  {key} a page of {PAGE_ROWS}: p50 {first['p50_ms']} ms p95 "
+                 f"{first['p95_ms']} ms; from row {DEEP_OFFSET}: p50 {deep['p50_ms']} ms")
+    return out
+
+
 def phase_served(a):
     """Each listing through a :class:`kg.worker.QueryRunner`, as ``kg serve`` answers it: asked
     once (a worker computes it), then asked again before the store changes (the runner gives
@@ -910,6 +942,7 @@ def run_queries(a, work: Path, case_timeout: float) -> dict:
     res["case_timeout_s"] = case_timeout
     res["alone"] = questions_alone(a, work, case_timeout + 30)
     res["served"] = run_child("served", dict(a, timeout=case_timeout, tag="served"), work)
+    res["pages"] = run_child("pages", dict(a, tag="pages"), work)
     return res
 
 
@@ -1101,6 +1134,7 @@ PHASES = {"generate": phase_generate, "build": phase_build, "baseline": phase_ba
           "raw": phase_raw,
           "name_index": phase_name_index,
           "queries": phase_queries, "question": phase_question, "served": phase_served,
+          "pages": phase_pages,
           "network_cold": phase_network_cold,
           "network_warm": phase_network_warm, "add": phase_add}
 
@@ -1499,6 +1533,16 @@ def _r_queries(L, r, results):
                      for k, x in served.items()]
             for i in range(0, len(items), 3):
                 L.append("    " + "; ".join(items[i:i + 3]))
+        pages = {k: x for k, x in (qres.get("pages") or {}).items() if isinstance(x, dict)}
+        if pages:
+            L.append(f"  (a page of {PAGE_ROWS} rows of each listing, as `kg query NAME --limit "
+                     f"{PAGE_ROWS}` asks it: the first page p50/p95 ms, then from row "
+                     f"{DEEP_OFFSET:,} on p50 ms; * found by the query's own page plan:)")
+            items = [f"{k} {x['error']}" if "error" in x else
+                     f"{k}{'*' if x['planned'] else ''} {x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}, "
+                     f"{x['deep_p50_ms']:,.1f}" for k, x in pages.items()]
+            for i in range(0, len(items), 3):
+                L.append("    " + "; ".join(items[i:i + 3]))
 
 
 def _r_network(L, r, results):
@@ -1626,6 +1670,14 @@ def targets(results) -> list[str]:
                          f"{len(served) - len(over_s)}/{len(served)} pass, given back from "
                          f"the answers kept; asked first, up to {served[worst]['first_ms']:,.0f}"
                          f" ms ({worst})", not over_s))
+        pages = {k: x for k, x in (r.get("queries", {}).get("pages") or {}).items()
+                 if isinstance(x, dict) and "p95_ms" in x}
+        if pages:
+            worst = max(pages, key=lambda k: pages[k]["p95_ms"])
+            over_g = [k for k, x in pages.items() if x["p95_ms"] > TARGETS["query_p95_ms"]]
+            rows.append((f"  ... listings' first page of {PAGE_ROWS} rows (info)",
+                         f"{len(pages) - len(over_g)}/{len(pages)} pass; worst {worst} "
+                         f"{pages[worst]['p95_ms']:,.1f} ms", not over_g))
     b = r.get("build", {})
     if "quads_per_s" in b:
         rows.append(("build >= 100,000 quads/s", f"{b['quads_per_s']:,.0f} quads/s",
