@@ -111,12 +111,12 @@ def test_a_page_plan_is_taken_and_parses_with_every_choice_of_blocks():
             if "#+ if page" in q.text and text != q.sparql_for(given) + "LIMIT 21\nOFFSET 40\n":
                 planned.add(q.name)
             ox.Store().query(q.sparql_for(given, lateral=False, page=Page(20, 40)))
-    assert {"actors", "corroboration", "disputes"} <= planned
+    assert {"actors", "corroboration", "disputes", "pledges"} <= planned
 
 
 @pytest.mark.parametrize("name,params", [("actors", {}), ("corroboration", {}),
                                          ("corroboration", {"min_outlets": "2"}),
-                                         ("disputes", {})])
+                                         ("disputes", {}), ("pledges", {})])
 def test_a_page_plan_finds_the_first_pages_by_itself(generated, name, params):
     """The plans are not rescued by asking again without them: on their own they give the
     first pages whole, with the row after each."""
