@@ -1,4 +1,8 @@
-"""Sample parameters of the named queries, shared by the tests that run every one of them."""
+"""Sample parameters of the named queries, shared by the tests that run every one of them, and
+what their answers leave in no set order (the parts of a GROUP_CONCAT)."""
+
+import ast
+import re
 
 #: Parameters for every named query: each query is run remotely with all of them, and (when some
 #: are optional) with only the required ones. A query missing here, or a declared parameter
@@ -20,3 +24,15 @@ SAMPLES: dict[str, dict[str, str]] = {
     "view_meetings": {}, "view_memberships": {}, "view_participations": {}, "view_pledges": {},
     "view_relations": {}, "view_statements": {},
 }
+
+
+_GROUP_CONCAT = re.compile(
+    r"GROUP_CONCAT\s*\(\s*(?:DISTINCT\s+)?(?:[^;()]|\((?:[^()]|\([^()]*\))*\))*?"
+    r"(?:;\s*SEPARATOR\s*=\s*(?P<sep>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'))?"
+    r"\s*\)\s*AS\s+[?$](?P<var>\w+)", re.I)
+
+
+def concat_fields(text: str) -> dict[str, str]:
+    """The variables a query binds with GROUP_CONCAT, with their separators."""
+    return {m.group("var"): ast.literal_eval(m.group("sep")) if m.group("sep") else " "
+            for m in _GROUP_CONCAT.finditer(text)}

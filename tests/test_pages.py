@@ -18,7 +18,7 @@ from kg.errors import ParameterError, QueryError
 from kg.query import Page, _cut, _own_cut, _parse_header, load_queries, run_named
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from samples import SAMPLES  # noqa: E402
+from samples import SAMPLES, concat_fields  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTINGS = sorted(name for name, q in load_queries().items()
@@ -31,14 +31,23 @@ def _slices(n: int):
     return [(limit, offset) for limit in (1, 3, 10) for offset in offsets]
 
 
+def _rows(name, rows):
+    """``rows`` with each GROUP_CONCAT field as the sorted list of its parts: SPARQL leaves
+    their order open, and a page plan may fold a group's rows in another order."""
+    fields = concat_fields(load_queries()[name].text)
+    return [{k: (sorted(str(v).split(fields[k])) if k in fields and v is not None else v)
+             for k, v in row.items()} for row in rows]
+
+
 def _check_pages(store, name, params):
     whole = run_named(store, name, params)
     assert not whole.truncated
-    n = len(whole.rows)
+    n, rows = len(whole.rows), _rows(name, whole.rows)
     for limit, offset in _slices(n):
         page = run_named(store, name, params, limit=limit, offset=offset)
         assert page.vars == whole.vars
-        assert page.rows == whole.rows[offset:offset + limit], (name, params, limit, offset)
+        assert _rows(name, page.rows) == rows[offset:offset + limit], (name, params, limit,
+                                                                       offset)
         assert page.truncated == (offset + limit < n), (name, params, limit, offset)
     return n
 
@@ -111,12 +120,12 @@ def test_a_page_plan_is_taken_and_parses_with_every_choice_of_blocks():
             if "#+ if page" in q.text and text != q.sparql_for(given) + "LIMIT 21\nOFFSET 40\n":
                 planned.add(q.name)
             ox.Store().query(q.sparql_for(given, lateral=False, page=Page(20, 40)))
-    assert {"actors", "corroboration", "disputes", "pledges"} <= planned
+    assert {"actors", "corroboration", "disputes", "pledges", "met"} <= planned
 
 
 @pytest.mark.parametrize("name,params", [("actors", {}), ("corroboration", {}),
                                          ("corroboration", {"min_outlets": "2"}),
-                                         ("disputes", {}), ("pledges", {})])
+                                         ("disputes", {}), ("pledges", {}), ("met", {})])
 def test_a_page_plan_finds_the_first_pages_by_itself(generated, name, params):
     """The plans are not rescued by asking again without them: on their own they give the
     first pages whole, with the row after each."""
@@ -131,7 +140,8 @@ def test_a_page_plan_finds_the_first_pages_by_itself(generated, name, params):
         text = query.bound(bindings, page=Page(limit, offset))
         assert text != query.bound(bindings, page=Page(limit, offset), plan=False)
         page = _execute(store, text, None, limit)
-        assert page.truncated and page.rows == whole[offset:offset + limit]
+        assert page.truncated
+        assert _rows(name, page.rows) == _rows(name, whole[offset:offset + limit])
 
 
 @pytest.mark.parametrize("limit,offset,problem", [

@@ -8,8 +8,6 @@ the embedded store. Virtuoso missing is a failure, not a skip: ``bash tests/syst
 
 from __future__ import annotations
 
-import ast
-import re
 import sys
 import time
 from collections import Counter
@@ -30,7 +28,7 @@ from kg.store import Store
 from kg.vocab import ID, KG, PROV
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from samples import SAMPLES  # noqa: E402
+from samples import SAMPLES, concat_fields  # noqa: E402
 from virtuoso import Virtuoso, VirtuosoMissing  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,18 +189,6 @@ def norm(term, separator: str | None = None):
                 pass
         return ("typed", str(term), dtype)
     return ("other", str(term))
-
-
-_GROUP_CONCAT = re.compile(
-    r"GROUP_CONCAT\s*\(\s*(?:DISTINCT\s+)?(?:[^;()]|\((?:[^()]|\([^()]*\))*\))*?"
-    r"(?:;\s*SEPARATOR\s*=\s*(?P<sep>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'))?"
-    r"\s*\)\s*AS\s+[?$](?P<var>\w+)", re.I)
-
-
-def concat_fields(text: str) -> dict[str, str]:
-    """The variables a query binds with GROUP_CONCAT, with their separators."""
-    return {m.group("var"): ast.literal_eval(m.group("sep")) if m.group("sep") else " "
-            for m in _GROUP_CONCAT.finditer(text)}
 
 
 def as_multiset(result, fields: dict[str, str]) -> Counter:
