@@ -114,5 +114,5 @@ def format_result(result, fmt: str = "table", *, evidence: dict | None = None,
                                  f"{ev['article'].rsplit('/', 1)[-1]} [{ev['start']}:{ev['end']}]: "
                                  f"“{' '.join(ev['quote'].split())}”")
     lines.append(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
-                 f"{', truncated' if result.truncated else ''})")
+                 f"{'; more follow (--limit, --offset)' if result.truncated else ''})")
     return "\n".join(lines) + "\n"
