@@ -830,14 +830,14 @@ class SparqlHandler(BaseHTTPRequestHandler):
             if key in ("format", "limit", "offset"):
                 continue
             values[key] = self._one(params, key)
-        cap = self.server.runner.max_rows
-        result = self.server.runner.named(name, values, raw=True, limit=min(limit or cap, cap),
+        rows = min(limit or self.server.runner.max_rows, self.server.runner.max_rows)
+        result = self.server.runner.named(name, values, raw=True, limit=rows,
                                           offset=offset or 0)
         after = None
         if result.truncated:  # the page after this one, as a link (RFC 8288)
             following = dict(params, offset=[str((offset or 0) + len(result.rows))])
             after = f"/query/{quote(name, safe='')}?" + urlencode(following, doseq=True)
-        self._result(result, fmt, min(limit or cap, cap), after)
+        self._result(result, fmt, rows, after)
 
     def _count(self, params: dict, name: str, least: int) -> int | None:
         """The whole number given as ``name`` (at least ``least``), or ``None``."""
