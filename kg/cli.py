@@ -63,7 +63,9 @@ _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "js
 _EVIDENCE = click.option("--evidence", is_flag=True,
                          help="Show, for every row, the claims behind it: outlet, date, article, "
                               "offsets and the verbatim quote.")
-_LIMIT = click.option("--limit", type=click.IntRange(1), default=10_000, show_default=True,
+#: The rows a command prints at most when no page is asked.
+_MAX_ROWS = 10_000
+_LIMIT = click.option("--limit", type=click.IntRange(1), default=_MAX_ROWS, show_default=True,
                       help="At most this many rows.")
 
 
@@ -103,7 +105,8 @@ def _emit(store, result, fmt, with_evidence):
 @_STORE
 @_FORMAT
 @_EVIDENCE
-@_LIMIT
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="A page of this many rows (with --offset). Without it, at most 10,000 rows.")
 @click.option("--offset", type=click.IntRange(0), default=0, show_default=True,
               help="Skip this many rows first: with --limit, a page of a long answer.")
 @_clean_errors
@@ -121,6 +124,8 @@ def query(name, pairs, list_, endpoint, store_path, fmt, evidence, limit, offset
                 click.echo(f"    --param {p.name}=…  ({p.kind}{opt}) {p.description}")
         return
     store = _open(store_path)
+    paged = limit is not None  # a page asked; else a bound on the rows printed
+    limit = limit if paged else _MAX_ROWS
     if endpoint:
         import os
 
@@ -130,7 +135,8 @@ def query(name, pairs, list_, endpoint, store_path, fmt, evidence, limit, offset
         result = run_named_remote(remote, name, _params(pairs), local_store=store, limit=limit,
                                   offset=offset)
     else:
-        result = run_named(store, name, _params(pairs), limit=limit, offset=offset)
+        result = run_named(store, name, _params(pairs), limit=limit, offset=offset,
+                           plan=paged)
     _emit(store, result, fmt, evidence)
 
 

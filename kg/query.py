@@ -767,13 +767,15 @@ def _binding_plan(text: str, groups: bool = True):
 
 
 def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
-              limit: int | None = None, offset: int = 0) -> QueryResult:
+              limit: int | None = None, offset: int = 0, plan: bool = True) -> QueryResult:
     """Run the named query ``name`` with ``params`` (strings, resolved by each one's kind).
 
     ``limit`` and ``offset`` ask for a page of the answer: its rows ``offset`` to
     ``offset + limit``, in the query's order (``truncated`` when more follow). The page is cut
-    by the query itself (:meth:`NamedQuery.sparql_for`), so a first page need not compute the
-    whole answer.
+    by the query itself, with its page plan if it has one (:meth:`NamedQuery.sparql_for`), so
+    a first page need not compute the whole answer. ``plan=False`` cuts it without the plan:
+    for a bound on the rows rather than a page, which often reaches past the answer's end,
+    where a plan gives a page too short to be sure of and the page is asked again without it.
 
     Raises
     ------
@@ -785,11 +787,11 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     query = named_query(name)
     page = Page(limit, offset) if limit is not None or offset else None
     bindings = _bind(store, query, params or {})
-    text = query.bound(bindings, page=page)
+    text = query.bound(bindings, page=page, plan=plan)
     if page is not None and _own_cut(query.text):  # not cut by us: cut as the rows are read
         return _execute(store, text, None, limit, offset)
     result = _execute(store, text, None, limit)
-    if page is not None and not result.truncated:
+    if page is not None and plan and not result.truncated:
         # a page plan found fewer rows than the page and the one after: the answer ends here,
         # or the plan's prefix was too short; without the plan, the page is the query's own
         plain = query.bound(bindings, page=page, plan=False)

@@ -831,8 +831,9 @@ class SparqlHandler(BaseHTTPRequestHandler):
                 continue
             values[key] = self._one(params, key)
         rows = min(limit or self.server.runner.max_rows, self.server.runner.max_rows)
-        result = self.server.runner.named(name, values, raw=True, limit=rows,
-                                          offset=offset or 0)
+        # without a limit, the row cap bounds the answer: a bound, not a page (kg.worker)
+        result = self.server.runner.named(name, values, raw=True,
+                                          limit=rows if limit else None, offset=offset or 0)
         after = None
         if result.truncated:  # the page after this one, as a link (RFC 8288)
             following = dict(params, offset=[str((offset or 0) + len(result.rows))])

@@ -371,10 +371,12 @@ def _run_job(store, job: dict) -> RawResult:
         from .query import named_query, run_named
 
         query = named_query(job["name"])
-        # a page is cut by the query (kg.query.Page); max_rows still bounds any answer
-        limit = min(job.get("limit") or max_rows, max_rows)
+        # a page asked is cut by the query with its plan (kg.query.Page), max_rows bounding it;
+        # with none asked, max_rows bounds the answer: a bound, not a page, so without a plan
+        paged = job.get("limit") is not None
+        limit = min(job["limit"], max_rows) if paged else max_rows
         result = run_named(store, job["name"], job["params"], limit=limit,
-                           offset=job.get("offset", 0))
+                           offset=job.get("offset", 0), plan=paged)
         elapsed = time.monotonic() - started
         if result.boolean is not None:
             return RawResult("ask", boolean=result.boolean, elapsed=elapsed)
