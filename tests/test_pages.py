@@ -49,6 +49,9 @@ def _check_pages(store, name, params):
         assert _rows(name, page.rows) == rows[offset:offset + limit], (name, params, limit,
                                                                        offset)
         assert page.truncated == (offset + limit < n), (name, params, limit, offset)
+        bound = run_named(store, name, params, limit=limit, offset=offset, plan=False)
+        assert _rows(name, bound.rows) == _rows(name, page.rows)
+        assert bound.truncated == page.truncated
     return n
 
 
