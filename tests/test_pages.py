@@ -124,13 +124,13 @@ def test_a_page_plan_is_taken_and_parses_with_every_choice_of_blocks():
                 planned.add(q.name)
             ox.Store().query(q.sparql_for(given, lateral=False, page=Page(20, 40)))
     assert {"actors", "corroboration", "disputes", "pledges", "met", "figures",
-            "noshows"} <= planned
+            "noshows", "offices"} <= planned
 
 
 @pytest.mark.parametrize("name,params", [("actors", {}), ("corroboration", {}),
                                          ("corroboration", {"min_outlets": "2"}),
                                          ("disputes", {}), ("pledges", {}), ("met", {}),
-                                         ("figures", {}), ("noshows", {})])
+                                         ("figures", {}), ("noshows", {}), ("offices", {})])
 def test_a_page_plan_finds_the_first_pages_by_itself(generated, name, params):
     """The plans are not rescued by asking again without them: on their own they give the
     first pages whole, with the row after each."""
