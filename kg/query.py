@@ -33,7 +33,7 @@ import re
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -127,7 +127,7 @@ class NamedQuery:
             given.add("page")
         body = _resolve_blocks(self.text, given, self.path, self.name,
                                page=page if paged else None)
-        text = PREFIXES + _cut(body, page)
+        text = PREFIXES + _cut(body, page, self.cuts_itself)
         return text if lateral else without_lateral(text, path=self.path, name=self.name)
 
     def bound(self, bindings: dict, *, lateral: bool = True, page: "Page | None" = None,
@@ -139,9 +139,16 @@ class NamedQuery:
         text = bind_values(self.sparql_for(given, lateral=True, page=page if lateral else None,
                                            plan=plan), bindings)
         if not lateral:
-            text = _cut(text, page)
+            text = _cut(text, page, self.cuts_itself)
         # spliced after binding, so that a subquery inside LATERAL stays without VALUES
         return text if lateral else without_lateral(text, path=self.path, name=self.name)
+
+    @cached_property
+    def cuts_itself(self) -> bool:
+        """Whether the query cuts its own answer (``LIMIT``/``OFFSET`` after its last group),
+        read once per query: the text is tokenized for it (0.2 ms, as long as a small
+        question takes)."""
+        return _own_cut(self.text)
 
     @property
     def used_params(self) -> set[str]:
@@ -194,12 +201,13 @@ class Page:
         return self.offset + self.limit
 
 
-def _cut(text: str, page: "Page | None") -> str:
+def _cut(text: str, page: "Page | None", own: bool | None = None) -> str:
     """``text`` with ``LIMIT``/``OFFSET`` for ``page`` after its last clause (one row more than
     the page: :func:`_read` reads it only to say the answer was cut). Both are integers checked
     by :class:`Page`, never text from outside. A query that cuts its own answer (a ``LIMIT`` or
-    ``OFFSET`` after its last group) is left alone; :func:`_execute` cuts what it reads."""
-    if page is None or _own_cut(text):
+    ``OFFSET`` after its last group; ``own``, if known) is left alone; :func:`_execute` cuts
+    what it reads."""
+    if page is None or (_own_cut(text) if own is None else own):
         return text
     tail = f"\nLIMIT {page.limit + 1}" if page.limit is not None else ""
     return text.rstrip() + tail + (f"\nOFFSET {page.offset}" if page.offset else "") + "\n"
@@ -788,7 +796,7 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     page = Page(limit, offset) if limit is not None or offset else None
     bindings = _bind(store, query, params or {})
     text = query.bound(bindings, page=page, plan=plan)
-    if page is not None and _own_cut(query.text):  # not cut by us: cut as the rows are read
+    if page is not None and query.cuts_itself:  # not cut by us: cut as the rows are read
         return _execute(store, text, None, limit, offset)
     result = _execute(store, text, None, limit)
     if page is not None and plan and not result.truncated:

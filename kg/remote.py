@@ -51,8 +51,8 @@ from rdflib.namespace import RDF
 from . import iris
 from .derive import reports, version_error
 from .errors import QueryError, StoreError
-from .query import (PREFIXES, NamedQuery, Page, QueryResult, _bind, _own_cut, _tokens,
-                    bind_values, named_query)
+from .query import (PREFIXES, NamedQuery, Page, QueryResult, _bind, _tokens, bind_values,
+                    named_query)
 from .store import Store, from_ox, to_ox
 from .vocab import ID, KG, PROV, SEM
 
@@ -586,7 +586,7 @@ def run_named_remote(remote: RemoteStore, name: str | NamedQuery,
     bindings = _bind(resolver, query, params or {})
     page = Page(limit, offset) if limit is not None or offset else None
     if page is not None and (page.limit is None or page.last_row >= MAX_SORTED_ROWS
-                             or _own_cut(query.text)):
+                             or query.cuts_itself):
         # cut as the rows are read, not by the remote: Virtuoso refuses to sort a page that
         # ends past its MaxSortedTopRows (10,000 by default), where the whole answer is fine
         skip, page = offset, None
