@@ -11,12 +11,11 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import BNode, Literal, URIRef
+from rdflib import Literal, URIRef
 
 from kg import iris
 from kg.derive import FACTS_VERSION, remove_article
@@ -28,7 +27,7 @@ from kg.store import Store
 from kg.vocab import ID, KG, PROV
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from samples import SAMPLES, concat_fields  # noqa: E402
+from samples import SAMPLES, as_multiset, concat_fields, norm  # noqa: E402
 from virtuoso import Virtuoso, VirtuosoMissing  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,52 +147,6 @@ def local_quads(store: Store, graphs) -> Counter:
         for s, p, o, gg in store.quads(URIRef(g)):
             out[tuple(norm(t) for t in (s, p, o, gg))] += 1
     return out
-
-
-_NUMERIC = {XSD + t for t in (
-    "integer", "decimal", "double", "float", "int", "long", "short", "byte",
-    "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger",
-    "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
-
-
-def norm(term, separator: str | None = None):
-    """A term in a form both engines agree on.
-
-    String literal and xsd:string are one; numbers compare by value (``"07"`` = ``"7"``), and so
-    do booleans with 1/0 (Virtuoso answers ``EXISTS`` as ``1``); a GROUP_CONCAT field
-    (``separator`` given) is the sorted list of its parts, and an empty one equals unbound
-    (Oxigraph leaves an aggregate of nothing unbound, Virtuoso answers ``""``).
-    """
-    if separator is not None:
-        if term is None or str(term) == "":
-            return ("concat", ())
-        return ("concat", tuple(sorted(str(term).split(separator))))
-    if term is None:
-        return None
-    if isinstance(term, URIRef):
-        return ("iri", str(term))
-    if isinstance(term, BNode):
-        return ("bnode",)
-    if isinstance(term, Literal):
-        if term.language:
-            return ("lang", str(term), term.language.lower())
-        dtype = str(term.datatype) if term.datatype is not None else None
-        if dtype in (None, XSD + "string"):
-            return ("str", str(term))
-        if dtype == XSD + "boolean":
-            return ("num", Decimal(1 if str(term).strip().lower() in ("true", "1") else 0))
-        if dtype in _NUMERIC:
-            try:
-                return ("num", Decimal(str(term).strip()))
-            except InvalidOperation:
-                pass
-        return ("typed", str(term), dtype)
-    return ("other", str(term))
-
-
-def as_multiset(result, fields: dict[str, str]) -> Counter:
-    return Counter(tuple(norm(row.get(v), fields.get(v)) for v in result.vars)
-                   for row in result.rows)
 
 
 # --- the server ---------------------------------------------------------------------------------
