@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
 from kg.entities import name_key  # noqa: E402  (the loader's own name comparison)
 
 #: Bump when the generated data changes, so cached corpora are regenerated.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 DATE_LO = dt.date(2015, 1, 1)
 DATE_HI = dt.date(2024, 6, 30)
@@ -1028,7 +1028,12 @@ def generate(n: int, out: Path | str, *, seed: int = 1, fresh: int = 12,
 
     # sample parameters for the named queries, from what the articles actually say
     some_meeting = _median(writer.meetings_used) or world.meetings[0]["label"]
-    mid_date = (DATE_LO + (DATE_HI - DATE_LO) / 2).isoformat()
+    pledge = _median(writer.pledges_used)
+    # the day of the sample pledge's last step: asked for its status then, it has one (at a
+    # fixed mid-range date, a pledge made later has none, and the question found no row)
+    sample = next((p for p in world.pledges if p["key"] == pledge), None)
+    status_day = (max([sample["date"]] + [day for _s, day, _by in sample["steps"]])
+                  if sample else DATE_LO + (DATE_HI - DATE_LO) / 2).isoformat()
     person = _median(Counter({k: v for k, v in writer.attend_count.items()
                               if any(p["label"] == k for p in world.persons)})) \
         or world.persons[0]["label"]
@@ -1041,8 +1046,8 @@ def generate(n: int, out: Path | str, *, seed: int = 1, fresh: int = 12,
         "meeting": some_meeting,
         "noshow_meeting": _median(writer.noshow_meetings) or some_meeting,
         "pledger": _median(writer.pledgers),
-        "pledge": _median(writer.pledges_used),
-        "date": mid_date,
+        "pledge": pledge,
+        "date": status_day,
         "speaker": _median(writer.speakers),
         "about": _median(writer.about_actors),
         "topic": _top(writer.topics_used)[0],
