@@ -33,6 +33,28 @@ SAMPLES: dict[str, dict[str, str]] = {
 }
 
 
+
+def modes(query) -> list[str]:
+    """Every choice of optional parameters ('#+ if' blocks) of a named query: "all",
+    "required", or the optional ones given, joined by '+'."""
+    optional = [p.name for p in query.params if p.optional]
+    found = ["all"]
+    for mask in range(2 ** len(optional) - 2, -1, -1):
+        given = [n for i, n in enumerate(optional) if mask >> i & 1]
+        found.append("+".join(given) if given else "required")
+    return found
+
+
+
+def mode_params(query, mode: str) -> dict[str, str]:
+    """The sample parameters of ``query`` for one of its :func:`modes`."""
+    params = dict(SAMPLES[query.name])
+    if mode != "all":
+        keep = {p.name for p in query.params if not p.optional} | set(mode.split("+"))
+        params = {k: v for k, v in params.items() if k in keep}
+    return params
+
+
 _GROUP_CONCAT = re.compile(
     r"GROUP_CONCAT\s*\(\s*(?:DISTINCT\s+)?(?:[^;()]|\((?:[^()]|\([^()]*\))*\))*?"
     r"(?:;\s*SEPARATOR\s*=\s*(?P<sep>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'))?"

@@ -27,7 +27,7 @@ from kg.store import Store
 from kg.vocab import ID, KG, PROV
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from samples import SAMPLES, as_multiset, concat_fields, norm  # noqa: E402
+from samples import SAMPLES, as_multiset, concat_fields, mode_params, modes, norm  # noqa: E402
 from virtuoso import Virtuoso, VirtuosoMissing  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,21 +49,10 @@ _CONCAT = ("; also Virtuoso 7.2 makes CONCAT(unbound, ...) a string, not an erro
 VIRTUOSO_FAILS: dict[tuple[str, str], str] = {}
 
 
-def _modes(query) -> list[str]:
-    """Every choice of optional parameters ('#+ if' blocks): "all", "required", or the
-    optional ones given, joined by '+'."""
-    optional = [p.name for p in query.params if p.optional]
-    modes = ["all"]
-    for mask in range(2 ** len(optional) - 2, -1, -1):
-        given = [n for i, n in enumerate(optional) if mask >> i & 1]
-        modes.append("+".join(given) if given else "required")
-    return modes
-
-
 def _cases():
     out = []
     for name, query in sorted(load_queries().items()):
-        for mode in _modes(query):
+        for mode in modes(query):
             reason = VIRTUOSO_FAILS.get((name, mode))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             out.append(pytest.param(name, mode, id=f"{name}-{mode}", marks=marks))
@@ -358,10 +347,7 @@ def test_named_query_matches_local(name, mode, remote, seed, pushed):
         pytest.fail(f"SAMPLES[{name!r}] must give exactly its parameters "
                     f"{sorted(declared)}: missing {sorted(missing)}, unknown {sorted(extra)}",
                     pytrace=False)
-    params = dict(SAMPLES[name])
-    if mode != "all":
-        keep = {p.name for p in query.params if not p.optional} | set(mode.split("+"))
-        params = {k: v for k, v in params.items() if k in keep}
+    params = mode_params(query, mode)
 
     local = run_named(seed, name, params)
     if mode == "all":

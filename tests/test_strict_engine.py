@@ -21,7 +21,7 @@ from rdflib.plugins.sparql.sparql import NotBoundError
 from kg.query import _bind, load_queries, run_named
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from samples import SAMPLES, as_multiset, concat_fields  # noqa: E402
+from samples import SAMPLES, as_multiset, concat_fields, mode_params, modes  # noqa: E402
 
 # rdflib (7.x) raises instead of answering when an aggregate with DISTINCT meets a row where its
 # variable is unbound (RDFLib/rdflib#716, #882); these are expected to fail with exactly that
@@ -35,19 +35,9 @@ RDFLIB_FAILS = {("actors", "all"), ("actors", "required"), ("noshows", "required
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
 
 
-def _modes(query) -> list[str]:
-    """Every choice of optional parameters: "all", "required", or the optional ones given."""
-    optional = [p.name for p in query.params if p.optional]
-    modes = ["all"]
-    for mask in range(2 ** len(optional) - 2, -1, -1):
-        given = [n for i, n in enumerate(optional) if mask >> i & 1]
-        modes.append("+".join(given) if given else "required")
-    return modes if optional else ["all"]
-
-
 def _cases():
     for name, query in sorted(load_queries().items()):
-        for mode in _modes(query):
+        for mode in modes(query):
             marks = ([pytest.mark.xfail(strict=True, raises=NotBoundError, reason=_RDFLIB_716)]
                      if (name, mode) in RDFLIB_FAILS else [])
             yield pytest.param(name, mode, id=f"{name}-{mode}", marks=marks)
@@ -69,10 +59,7 @@ class _Answer:
 def test_a_strict_engine_answers_the_spliced_question_alike(name, mode, seed_store,
                                                             rdflib_dataset):
     query = load_queries()[name]
-    params = dict(SAMPLES[name])
-    if mode != "all":
-        keep = {p.name for p in query.params if not p.optional} | set(mode.split("+"))
-        params = {k: v for k, v in params.items() if k in keep}
+    params = mode_params(query, mode)
     local = run_named(seed_store, name, params)
     text = query.bound(_bind(seed_store, query, params), lateral=False)
     found = rdflib_dataset.query(text)
