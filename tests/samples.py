@@ -33,7 +33,6 @@ SAMPLES: dict[str, dict[str, str]] = {
 }
 
 
-
 def modes(query) -> list[str]:
     """Every choice of optional parameters ('#+ if' blocks) of a named query: "all",
     "required", or the optional ones given, joined by '+'."""
@@ -43,7 +42,6 @@ def modes(query) -> list[str]:
         given = [n for i, n in enumerate(optional) if mask >> i & 1]
         found.append("+".join(given) if given else "required")
     return found
-
 
 
 def mode_params(query, mode: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ import pytest
 import rdflib
 from rdflib.plugins.sparql.sparql import NotBoundError
 
-from kg.query import _bind, load_queries, run_named
+from kg.query import QueryResult, _bind, load_queries, run_named
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from samples import SAMPLES, as_multiset, concat_fields, mode_params, modes  # noqa: E402
@@ -50,11 +50,6 @@ def rdflib_dataset(build_dir):
     return ds
 
 
-class _Answer:
-    def __init__(self, variables, rows):
-        self.vars, self.rows = variables, rows
-
-
 @pytest.mark.parametrize("name,mode", _cases())
 def test_a_strict_engine_answers_the_spliced_question_alike(name, mode, seed_store,
                                                             rdflib_dataset):
@@ -64,7 +59,7 @@ def test_a_strict_engine_answers_the_spliced_question_alike(name, mode, seed_sto
     text = query.bound(_bind(seed_store, query, params), lateral=False)
     found = rdflib_dataset.query(text)
     rows = [{str(v): row[v] for v in found.vars if row[v] is not None} for row in found]
-    got = _Answer([str(v) for v in found.vars], rows)
+    got = QueryResult([str(v) for v in found.vars], rows)
     assert got.vars == local.vars
     fields = concat_fields(query.text)
     assert as_multiset(got, fields) == as_multiset(local, fields)
