@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections import Counter
 from contextlib import contextmanager
@@ -274,7 +275,31 @@ def _encoded_corpus(data_dir: Path, registry: Registry, stems: list[str], *, val
         return
     tasks = [(data_dir, b, validate, None) for b in batches]
     with _pool(data_dir, registry, workers) as pool:
-        yield itertools.chain([head], pool.imap(_encoded_batch, tasks))
+        yield itertools.chain([head], _bounded_imap(pool, _encoded_batch, tasks, 2 * workers))
+
+
+def _bounded_imap(pool, function, tasks: list, ahead: int):
+    """``pool.imap(function, tasks)`` with at most ``ahead`` results made and not yet taken.
+
+    ``imap`` hands out every task at once, so workers faster than the consumer (the store's
+    loader) pile their results up in this process: at 10k articles, 40 parts of 6 MB each. The
+    tasks are handed out as results are taken instead; the pool's feeding thread waits, not
+    the workers' consumer. Leaving early (an error) lets the feeding thread go."""
+    room, done = threading.Semaphore(ahead), threading.Event()
+
+    def handed_out():
+        for task in tasks:
+            while not room.acquire(timeout=0.1):
+                if done.is_set():
+                    return
+            yield task
+
+    try:
+        for result in pool.imap(function, handed_out()):
+            room.release()
+            yield result
+    finally:
+        done.set()
 
 
 @dataclass

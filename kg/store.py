@@ -266,7 +266,7 @@ class _Loader:
         while (data := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+                    self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS, lenient=True)
                 except BaseException as exc:  # noqa: BLE001 - raised again by close()
                     self._error = exc
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import threading
 
 import pyoxigraph as ox
 import pytest
@@ -368,3 +369,35 @@ def test_encoding_converts_terms_as_one_by_one_conversion_does():
     assert part.quads == len(scratch) == len(set(ox.parse(part.nq, format=ox.RdfFormat.N_QUADS)))
     assert set(ox.parse(part.nq, format=ox.RdfFormat.N_QUADS)) == set(scratch)
     assert set(ox.parse(part.trig, format=ox.RdfFormat.TRIG)) == set(scratch)
+
+
+def test_workers_run_only_so_far_ahead_of_the_loader():
+    """A build's workers make at most ``ahead`` parts that the loader has not taken, so a slow
+    store bounds the memory the waiting parts hold, whatever the corpus size; and a consumer
+    that stops early (an error) does not leave the pool's feeding thread waiting."""
+    import time
+    from multiprocessing.pool import ThreadPool
+
+    lock, state = threading.Lock(), {"made": 0, "taken": 0, "most": 0}
+
+    def make(task):
+        with lock:
+            state["made"] += 1
+            state["most"] = max(state["most"], state["made"] - state["taken"])
+        return task * 2
+
+    with ThreadPool(3) as pool:
+        results = []
+        for result in pipeline._bounded_imap(pool, make, list(range(30)), 2):
+            time.sleep(0.005)  # a loader slower than the workers
+            with lock:
+                state["taken"] += 1
+            results.append(result)
+    assert results == [2 * i for i in range(30)]
+    assert state["most"] <= 3  # the two ahead, and the one being taken
+
+    with ThreadPool(2) as pool:
+        started = time.perf_counter()
+        for result in pipeline._bounded_imap(pool, make, list(range(1000)), 2):
+            break
+    assert result == 0 and time.perf_counter() - started < 5
