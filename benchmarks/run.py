@@ -26,10 +26,13 @@ raw         the ceiling: Oxigraph alone bulk-loads the build's own kg.nq (the sa
 baseline    plain rdflib, in memory, on the same quads (read back from the built store): load
             into an rdflib.Dataset (default_union off) with addN, its time and RSS growth, next to
             the same quads inserted into an in-memory pyoxigraph store by kg.store.Store.add.
-            "End-to-end rdflib" = kg's own load_corpus + quad generation (same code, timed in
-            the build phase, counted as parallel as the build runs them: summed over the
-            workers, divided by their number) + the rdflib load, i.e. the pipeline with rdflib
-            as the store. Then every named query with rdflib's SPARQL engine, given the text
+            Then rdflib writes the same kg.nq and kg.trig the build writes (Dataset.serialize;
+            an in-memory store keeps nothing, the files are its persistent form). "End-to-end
+            rdflib" = kg's own load_corpus + quad generation (same code, timed in the build
+            phase, counted as parallel as the build runs them: summed over the workers,
+            divided by their number) + the rdflib load + rdflib writing the two files, i.e.
+            the build with rdflib as the store; shown also without the files (the part of the
+            build rdflib does fastest). Then every named query with rdflib's SPARQL engine, given the text
             a SPARQL 1.1 store is sent (Dataset.query(query.bound(..., lateral=False),
             initBindings=...): the parameters as VALUES too, since initBindings do not reach
             into a sub-SELECT), each run cut off at --rdflib-bound seconds ("> bound"); a row
@@ -625,6 +628,13 @@ def phase_baseline(a):
     res["rdflib_add_s"] = round(t_rdf - t_read, 2)
     res["rdflib_rss_mb"] = mem.phases["rdflib Dataset.addN"]["growth_mb"]
     res["rdflib_len"] = len(ds)
+    # what a build with rdflib as its store writes besides: the same two files (rdflib's
+    # in-memory store keeps nothing, so they are its persistent form)
+    with tempfile.TemporaryDirectory(dir=a.get("tmp")) as tmp:
+        for fmt, name in (("nquads", "kg.nq"), ("trig", "kg.trig")):
+            t, _ = timed(lambda: ds.serialize(destination=os.path.join(tmp, name), format=fmt))
+            res[f"rdflib_write_{name.split('.')[1]}_s"] = round(t, 2)
+    res["rdflib_write_s"] = round(res["rdflib_write_nq_s"] + res["rdflib_write_trig_s"], 2)
     gc.collect()
     res["memory_before_queries"] = mem.report()
     if not a.get("queries"):
@@ -1289,12 +1299,9 @@ def run_size(size, args, corpora, out, res=None, save=lambda: None) -> dict:
                                                  "bound": args.rdflib_bound,
                                                  "repeats": args.rdflib_repeats}, work)
         b, base = res.get("build", {}), res["baseline"]
-        if "rdflib_add_s" in base and "wall_s" in b:
-            # the pipeline with rdflib as the store: kg's own reading and quad generation (timed
-            # in the build, as parallel as there) plus the rdflib load of the same quads
-            rdf = b["read_and_generate_s"] + base["rdflib_add_s"]
-            res["end_to_end"] = {"rdflib_s": round(rdf, 2), "ours_s": b["wall_s"],
-                                 "ratio": round(rdf / b["wall_s"], 3)}
+        e2e = _end_to_end(res)
+        if e2e:
+            res["end_to_end"] = dict(e2e, ratio=round(e2e["rdflib_s"] / e2e["ours_s"], 3))
         save()
     if want("network"):
         run_network(size, args, res, common, work, save)
@@ -1430,21 +1437,27 @@ def _r_baseline(L, r, results):
                  f"+{fmt(base['oxigraph_rss_mb'])} MB RSS; on disk extend {base['disk_extend_s']:.1f} s "
                  f"vs bulk_extend {base['disk_bulk_extend_s']:.1f} s)")
     elif base and "error" not in base and "timeout" not in base:
-        e2e_rdf = (_end_to_end(r) or {}).get("rdflib_s")
+        e2e = _end_to_end(r) or {}
         L.append(f"baseline rdflib          load {base['rdflib_add_s']:.1f} s "
                  f"({fmt(base['quads'] / base['rdflib_add_s'])} quads/s), +{fmt(base['rdflib_rss_mb'])} MB RSS "
-                 f"({fmt(base['rdflib_rss_mb'] / (base['quads'] / 1e6))} MB/Mquads)")
+                 f"({fmt(base['rdflib_rss_mb'] / (base['quads'] / 1e6))} MB/Mquads)"
+                 + (f"; writing kg.nq {base['rdflib_write_nq_s']:.1f} s, kg.trig "
+                    f"{base['rdflib_write_trig_s']:.1f} s" if "rdflib_write_s" in base else ""))
         L.append(f"  oxigraph in memory     Store.add {base['oxigraph_add_s']:.1f} s "
                  f"(term conversion {base['term_conversion_s']:.1f} s + extend "
                  f"{base['oxigraph_extend_s']:.1f} s), +{fmt(base['oxigraph_rss_mb'])} MB RSS "
                  f"({fmt(base['oxigraph_rss_mb'] / (base['quads'] / 1e6))} MB/Mquads)")
         if "disk_extend_s" in base:
             L.append(f"  oxigraph on disk (converted quads): extend {base['disk_extend_s']:.1f} s "
-                     f"(what build does) vs bulk_extend {base['disk_bulk_extend_s']:.1f} s")
+                     f"(one transaction, as kg add) vs bulk_extend "
+                     f"{base['disk_bulk_extend_s']:.1f} s (bulk, as the build)")
         L.append(f"  ratios (rdflib / ours): load into store {base['rdflib_add_s'] / base['oxigraph_add_s']:.1f}x, "
-                 f"memory {ratio(base['rdflib_rss_mb'], base['oxigraph_rss_mb']) or 0:.1f}x, "
-                 + (f"end-to-end build {e2e_rdf:.1f} s vs {b['wall_s']:.1f} s = "
-                    f"{e2e_rdf / b['wall_s']:.2f}x" if e2e_rdf and "wall_s" in b else ""))
+                 f"memory {ratio(base['rdflib_rss_mb'], base['oxigraph_rss_mb']) or 0:.1f}x"
+                 + (f", end-to-end build {e2e['rdflib_s']:.1f} s vs {e2e['ours_s']:.1f} s = "
+                    f"{e2e['rdflib_s'] / e2e['ours_s']:.2f}x" if e2e.get("rdflib_s") else "")
+                 + (f" (without writing the files {e2e['rdflib_store_only_s']:.1f} s = "
+                    f"{e2e['rdflib_store_only_s'] / e2e['ours_s']:.2f}x)"
+                    if e2e.get("rdflib_store_only_s") else ""))
     elif base:
         L.append(f"baseline rdflib          failed: {base['error']}")
     else:
@@ -1452,13 +1465,18 @@ def _r_baseline(L, r, results):
 
 
 def _end_to_end(r) -> dict | None:
-    """rdflib end to end (kg's reading and quad generation, timed in the build, plus rdflib's
-    load of the same quads) against the build, from the build in ``r``: a run merged into an
-    earlier one may have re-run the build and not the baseline."""
+    """The build done with plain rdflib, against kg's build, from the build in ``r`` (a run
+    merged into an earlier one may have re-run the build and not the baseline): kg's own
+    reading and quad generation (timed in the build, as parallel as there), rdflib's load of
+    the same quads, and rdflib writing the same kg.nq and kg.trig (``rdflib_s``); and without
+    the files (``rdflib_store_only_s``), the part of the build rdflib does fastest."""
     b, base = r.get("build", {}), r.get("baseline", {})
     if "read_and_generate_s" in b and "wall_s" in b and "rdflib_add_s" in base:
-        return {"rdflib_s": b["read_and_generate_s"] + base["rdflib_add_s"],
-                "ours_s": b["wall_s"]}
+        store_only = b["read_and_generate_s"] + base["rdflib_add_s"]
+        out = {"rdflib_store_only_s": round(store_only, 2), "ours_s": b["wall_s"]}
+        if "rdflib_write_s" in base:
+            out["rdflib_s"] = round(store_only + base["rdflib_write_s"], 2)
+        return out
     return r.get("end_to_end")
 
 
@@ -1712,10 +1730,16 @@ def targets(results) -> list[str]:
                      raw["quads_per_s"] >= TARGETS["build_quads_per_s"]))
     e2e = _end_to_end(r)
     if e2e:
-        x = e2e["rdflib_s"] / e2e["ours_s"]
-        rows.append(("build >= 5x plain rdflib (end to end)",
-                     f"{x:.2f}x ({e2e['rdflib_s']:.1f} s vs {e2e['ours_s']:.1f} s)",
-                     x >= TARGETS["build_vs_rdflib"]))
+        if e2e.get("rdflib_s"):
+            x = e2e["rdflib_s"] / e2e["ours_s"]
+            rows.append(("build >= 5x plain rdflib (end to end: same outputs)",
+                         f"{x:.2f}x ({e2e['rdflib_s']:.1f} s vs {e2e['ours_s']:.1f} s)",
+                         x >= TARGETS["build_vs_rdflib"]))
+        if e2e.get("rdflib_store_only_s"):
+            x = e2e["rdflib_store_only_s"] / e2e["ours_s"]
+            rows.append(("  ... rdflib not writing kg.nq and kg.trig (info)",
+                         f"{x:.2f}x ({e2e['rdflib_store_only_s']:.1f} s vs "
+                         f"{e2e['ours_s']:.1f} s)", x >= TARGETS["build_vs_rdflib"]))
         base = r["baseline"]
         x2 = base["rdflib_add_s"] / base["oxigraph_add_s"]
         rows.append(("  ... store load alone (info)", f"{x2:.1f}x", x2 >= TARGETS["build_vs_rdflib"]))
