@@ -39,6 +39,8 @@ __all__ = ["Store", "is_store", "require_store", "engine_errors", "kept_beside",
 FORMATS = {"trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS, "nt": ox.RdfFormat.N_TRIPLES,
            "ttl": ox.RdfFormat.TURTLE}
 _XSD_STRING = str(XSD.string)
+_STRING_TYPES = frozenset({XSD.string})
+_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
 def to_ox(term):
@@ -138,7 +140,7 @@ class _Canonical:
                     self._iris.clear()
                 out = self._iris[term] = ox.NamedNode(term)
         elif type(term) is Literal:
-            out = self.literal(to_ox(term))
+            out = self._rdflib_literal(term)
         else:
             out = to_ox(term)
         if len(self._by_id) >= self._limit:
@@ -146,10 +148,29 @@ class _Canonical:
         self._by_id[id(term)] = (term, out)
         return out
 
+    def _rdflib_literal(self, term):
+        # Most literals are new objects (quotes, labels): a plain string needs no trip through
+        # the scratch store, and a typed one is looked up before a pyoxigraph term is made.
+        language, datatype = term.language, term.datatype
+        if language is None and (datatype is None or datatype in _STRING_TYPES):
+            return ox.Literal(str(term))
+        key = (str(term), language, _LANG_STRING if language is not None else str(datatype))
+        found = self._seen.get(key)
+        return found if found is not None else self.literal(to_ox(term))
+
     def quad(self, q):
-        term = self.term
+        # the terms met before (most of them) are found here, without a call each
+        get, term = self._by_id.get, self.term
         s, p, o, g = q
-        return ox.Quad(term(s), term(p), term(o), term(g))
+        k = get(id(s))
+        s = k[1] if k is not None and k[0] is s else term(s)
+        k = get(id(p))
+        p = k[1] if k is not None and k[0] is p else term(p)
+        k = get(id(o))
+        o = k[1] if k is not None and k[0] is o else term(o)
+        k = get(id(g))
+        g = k[1] if k is not None and k[0] is g else term(g)
+        return ox.Quad(s, p, o, g)
 
 
 def _data(quads) -> str:

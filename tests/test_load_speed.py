@@ -358,13 +358,18 @@ def test_encoding_converts_terms_as_one_by_one_conversion_does():
     quads = [(URIRef("urn:s"), p, o, g) for o in (
         Literal("plain"), Literal("tagged", lang="en"), Literal("24", datatype=XSD.integer),
         Literal("24", datatype=XSD.nonNegativeInteger), Literal("7700.0", datatype=XSD.decimal),
-        URIRef("urn:o"), URIRef("urn:" + "o"), BNode("b1"), Literal("plain"))]
+        URIRef("urn:o"), URIRef("urn:" + "o"), BNode("b1"), Literal("plain"),
+        Literal("tagged", lang="en-US"), Literal("explicit", datatype=XSD.string),
+        Literal("7700.0", datatype=XSD.decimal), Literal("2018-07-27", datatype=XSD.date))]
     quads.append((URIRef("urn:s"), p, Literal("plain"), URIRef("urn:g2")))
     scratch = ox.Store()
     scratch.extend(ox.Quad(*map(to_ox, q)) for q in quads)
     for limit in (1, 2, 1000):
         converted = [_Canonical(limit).quad(q) for q in quads]
         assert set(converted) == set(scratch)
+        shared = _Canonical(limit)  # what it remembers of one quad serves the next
+        for _ in range(2):
+            assert [shared.quad(q) for q in quads] == converted
     part = encode(quads, prefixes=True)  # the TriG is read alone, as a whole file
     assert part.quads == len(scratch) == len(set(ox.parse(part.nq, format=ox.RdfFormat.N_QUADS)))
     assert set(ox.parse(part.nq, format=ox.RdfFormat.N_QUADS)) == set(scratch)
