@@ -319,6 +319,41 @@ def test_a_failing_worker_leaves_the_previous_build(data_copy, tmp_path, monkeyp
                 and p.name != os.readlink(tmp_path / "current")]
 
 
+def test_a_store_failing_mid_build_ends_the_workers(data_copy, tmp_path, monkeypatch):
+    """The store fails while the workers wait to hand in more parts: the build raises that
+    error (it does not wait for ever on the pool's feeding thread), and the previous outputs
+    stay as they were."""
+    from kg.errors import StoreError
+
+    build(data_copy, tmp_path, validate=False)
+    before = {n: (tmp_path / n).read_bytes() for n in ("kg.nq", "kg.trig", "summary.json")}
+
+    def failing(self, parts, **_kw):
+        taken = iter(parts)
+        next(taken), next(taken)  # the registry's part and one batch
+        raise StoreError("the disk is full", file=str(self.path))
+
+    real = pipeline._bounded_imap
+    monkeypatch.setattr(pipeline, "_bounded_imap",
+                        lambda pool, fn, tasks, _ahead: real(pool, fn, tasks, 1))
+    monkeypatch.setattr(pipeline, "LOAD_BATCH", 1)
+    monkeypatch.setattr(Store, "load_encoded", failing)
+    raised = []
+
+    def run():
+        try:
+            build(data_copy, tmp_path, validate=False, workers=2)
+        except StoreError as exc:
+            raised.append(exc)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive(), "the build hangs once its store failed"
+    assert [e.message for e in raised] == ["the disk is full"]
+    assert {n: (tmp_path / n).read_bytes() for n in before} == before
+
+
 def test_a_failed_bulk_load_is_a_store_error(tmp_path):
     from kg.errors import StoreError
     from kg.store import Encoded
