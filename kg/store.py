@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import XSD
+from rdflib.namespace import RDF, XSD
 
 from . import iris
 from .errors import QueryError, StoreBusy, StoreError
@@ -40,7 +40,7 @@ FORMATS = {"trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS, "nt": ox.RdfFo
            "ttl": ox.RdfFormat.TURTLE}
 _XSD_STRING = str(XSD.string)
 _STRING_TYPES = frozenset({XSD.string})
-_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_LANG_STRING = str(RDF.langString)
 
 
 def to_ox(term):
