@@ -201,13 +201,13 @@ class Page:
         return self.offset + self.limit
 
 
-def _cut(text: str, page: "Page | None", own: bool | None = None) -> str:
+def _cut(text: str, page: "Page | None", own: bool) -> str:
     """``text`` with ``LIMIT``/``OFFSET`` for ``page`` after its last clause (one row more than
     the page: :func:`_read` reads it only to say the answer was cut). Both are integers checked
-    by :class:`Page`, never text from outside. A query that cuts its own answer (a ``LIMIT`` or
-    ``OFFSET`` after its last group; ``own``, if known) is left alone; :func:`_execute` cuts
-    what it reads."""
-    if page is None or (_own_cut(text) if own is None else own):
+    by :class:`Page`, never text from outside. A query that cuts its own answer (``own``: a
+    ``LIMIT`` or ``OFFSET`` after its last group, see :attr:`NamedQuery.cuts_itself`) is left
+    alone; :func:`_execute` cuts what it reads."""
+    if page is None or own:
         return text
     tail = f"\nLIMIT {page.limit + 1}" if page.limit is not None else ""
     return text.rstrip() + tail + (f"\nOFFSET {page.offset}" if page.offset else "") + "\n"
