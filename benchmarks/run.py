@@ -1364,6 +1364,8 @@ def render(results: dict) -> str:
     L.append(f"# {meta['command']}")
     for merged in meta.get("merged", []):
         L.append(f"# merged: {merged['command']} ({merged['started']})")
+        for size, keys in merged.get("replaced", {}).items():  # not kept before 2026-11-24
+            L.append(f"#   measured then, at {int(size):,} articles: {', '.join(keys)}")
     for size, r in results["sizes"].items():
         b = r.get("build", {})
         L.append("")
@@ -1870,13 +1872,16 @@ def main(argv=None):
         save()
     if args.merge_into:
         merged = json.loads(args.merge_into.read_text())
+        replaced = {}
         for size, r in results["sizes"].items():
             target = merged["sizes"].setdefault(size, {})
             for k, v in r.items():
                 if k in ("corpus", "params", "size") and k in target:
                     continue
                 target[k] = v
-        merged["meta"].setdefault("merged", []).append(results["meta"])
+                replaced.setdefault(size, []).append(k)
+        # the report says which figures each run measured: they may be hours apart
+        merged["meta"].setdefault("merged", []).append({**results["meta"], "replaced": replaced})
         results = merged
     text = render(results)
     results["meta"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
