@@ -1879,7 +1879,8 @@ def main(argv=None):
                 if k in ("corpus", "params", "size") and k in target:
                     continue
                 target[k] = v
-                replaced.setdefault(size, []).append(k)
+                if k not in ("corpus", "params", "size"):
+                    replaced.setdefault(size, []).append(k)
         # the report says which figures each run measured: they may be hours apart
         merged["meta"].setdefault("merged", []).append({**results["meta"], "replaced": replaced})
         results = merged
