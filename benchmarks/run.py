@@ -1873,13 +1873,14 @@ def main(argv=None):
     if args.merge_into:
         merged = json.loads(args.merge_into.read_text())
         replaced = {}
+        every_run = ("corpus", "params", "size")  # what each run records, not a measurement
         for size, r in results["sizes"].items():
             target = merged["sizes"].setdefault(size, {})
             for k, v in r.items():
-                if k in ("corpus", "params", "size") and k in target:
+                if k in every_run and k in target:
                     continue
                 target[k] = v
-                if k not in ("corpus", "params", "size"):
+                if k not in every_run:
                     replaced.setdefault(size, []).append(k)
         # the report says which figures each run measured: they may be hours apart
         merged["meta"].setdefault("merged", []).append({**results["meta"], "replaced": replaced})
