@@ -218,11 +218,12 @@ def count_quad(actor, n: int) -> ox.Quad:
 
 
 def encoded_facts(found: dict[Key, set[str]], counts: dict[str, int] | None = None, *,
-                  chunk: int = 50_000) -> Iterator[Encoded]:
+                  chunk: int = 10_000) -> Iterator[Encoded]:
     """The fact nodes of ``found`` (every fact of a corpus), serialized in parts of ``chunk``
     facts, in the order of their keys so that a build writes the same files every time; then
     the actors' claim counts ``counts`` (from :func:`mentions`, summed), in the order of the
-    actors.
+    actors. A part of 10k facts is about 55k quads: small enough for the loader to cut its loads
+    to the size it is asked for (:meth:`kg.store.Store.load_encoded`).
 
     The keys are terms in N-Triples form as the store keeps them, so the lines are written
     here, not made into pyoxigraph quads and serialized: at 10k articles that took 1.7 s of the

@@ -539,7 +539,7 @@ class Store:
         return self.load_encoded(parts, write_to=write_to, chunk=chunk)
 
     def load_encoded(self, parts, *, write_to: dict | None = None, chunk: int = 100_000,
-                     max_chunk: int = 1_000_000) -> int:
+                     max_chunk: int = 1_000_000, expected_parts: int | None = None) -> int:
         """Bulk-load :class:`Encoded` parts (see :func:`encode`); returns the quads loaded.
 
         Like ``add(bulk=True)``: not atomic, only for a store nobody reads yet. The parts are
@@ -551,23 +551,32 @@ class Store:
         while a small first load starts the loading early. Each graph's quads must all be in
         one part. ``write_to`` maps ``"nq"`` / ``"trig"`` to binary files that receive the
         parts' serializations in order; the first part carries the TriG prefixes.
+
+        ``expected_parts``, how many parts ``parts`` will give, also caps a load at an eighth of
+        the quads they are expected to hold (estimated from the parts so far; never below
+        ``chunk``): the loads in hand and queued are most of the memory a load takes, so that
+        memory then grows with the corpus instead of being a 1M-quad load's at any size.
         """
         unknown = set(write_to or ()) - {"nq", "trig"}
         if unknown:
             raise ValueError(f"cannot stream to {', '.join(sorted(unknown))}: nq or trig")
         self.version += 1
         loader = _Loader(self._store, self.path)
-        total, pending, size = 0, [], 0
+        total, pending, size, seen = 0, [], 0, 0
         try:
             for part in parts:
                 total += part.quads
+                seen += 1
                 for fmt, out in (write_to or {}).items():
                     out.write(part.nq if fmt == "nq" else part.trig)
                 pending.append(part.nq)
                 size += part.quads
                 if size >= chunk:
                     loader.put(b"".join(pending))
-                    pending, size, chunk = [], 0, min(2 * chunk, max_chunk)
+                    cap = max_chunk
+                    if expected_parts:
+                        cap = min(cap, max(chunk, total * max(expected_parts, seen) // seen // 8))
+                    pending, size, chunk = [], 0, min(2 * chunk, cap)
             if pending:
                 loader.put(b"".join(pending))
         finally:

@@ -381,6 +381,38 @@ def test_growing_loads_load_every_part_once(tmp_path):
     assert set(store.raw) == set(ox.parse(b"".join(lines), format=ox.RdfFormat.N_QUADS))
 
 
+def _load_sizes(monkeypatch) -> list[int]:
+    """The quads of every load the bulk loader is handed, in order."""
+    from kg import store as store_module
+
+    sizes, put = [], store_module._Loader.put
+    monkeypatch.setattr(store_module._Loader, "put",
+                        lambda self, data: (sizes.append(data.count(b"\n")), put(self, data))[1])
+    return sizes
+
+
+@pytest.mark.parametrize("parts, chunk, expected, loads", [
+    (64, 1, None, [1, 2, 4, 8, 16, 32, 1]),  # doubling up to max_chunk
+    (64, 1, 512, [1, 2, 4, 8, 16, 32, 1]),  # an eighth of what is expected is more
+    (64, 1, 64, [1, 2, 4] + [8] * 7 + [1]),  # an eighth of 64 quads
+    (8, 2, 8, [2, 2, 2, 2]),  # an eighth is 1: never below the first load
+])
+def test_loads_are_capped_at_an_eighth_of_the_expected_quads(tmp_path, monkeypatch, parts,
+                                                              chunk, expected, loads):
+    """With ``expected_parts``, a load holds at most an eighth of the quads the parts are
+    expected to hold (their count times the mean part so far), so that a small corpus is not
+    loaded in loads as large as a big one's; every quad is still loaded once."""
+    from kg.store import Encoded
+
+    sizes = _load_sizes(monkeypatch)
+    lines = [f"<urn:s{i}> <urn:p> <urn:o> <urn:g{i}> .\n".encode() for i in range(parts)]
+    store = Store(tmp_path / "store")
+    assert store.load_encoded([Encoded(line, b"", 1) for line in lines], chunk=chunk,
+                              max_chunk=32, expected_parts=expected) == parts
+    assert sizes == loads
+    assert set(store.raw) == set(ox.parse(b"".join(lines), format=ox.RdfFormat.N_QUADS))
+
+
 def test_encoding_converts_terms_as_one_by_one_conversion_does():
     """The conversion remembers terms by identity and IRIs by value, and forgets past a limit:
     none of it may change a quad."""
