@@ -151,13 +151,18 @@ def _load_batch(task):
     return part.articles, part.claim_sets
 
 
+def _batches(stems: list[str]) -> list[list[str]]:
+    """``stems`` cut into the batches of :data:`LOAD_BATCH` that a worker reads at a time."""
+    return [stems[i:i + LOAD_BATCH] for i in range(0, len(stems), LOAD_BATCH)]
+
+
 def _load_in_workers(data_dir: Path, registry: Registry, stems: list[str], workers: int):
     """Articles and claim sets of ``stems``, read by forked worker processes, in order.
 
     Each batch is an ``only`` load: a dispute naming an article of another batch reads that
     article's claims again, by stem, to resolve the reference.
     """
-    tasks = [(data_dir, stems[i:i + LOAD_BATCH]) for i in range(0, len(stems), LOAD_BATCH)]
+    tasks = [(data_dir, batch) for batch in _batches(stems)]
     articles, claim_sets = {}, {}
     for part_articles, part_claims in _in_workers(_load_batch, tasks, data_dir, registry,
                                                   workers):
@@ -258,17 +263,16 @@ def _encoded_batch(task) -> tuple[Encoded, dict, dict]:
 
 
 @contextmanager
-def _encoded_corpus(data_dir: Path, registry: Registry, stems: list[str], *, validate: bool,
-                    workers: int):
+def _encoded_corpus(data_dir: Path, registry: Registry, batches: list[list[str]], *,
+                    validate: bool, workers: int):
     """An iterator of :class:`Encoded` parts of the whole corpus, each with the outlets reporting
     its facts, in the order of :func:`corpus_quads`: the registry and the ontology (with the
-    TriG prefixes), then the articles by batches of :data:`LOAD_BATCH`, made by ``workers``
+    TriG prefixes), then the articles, a part per batch of ``batches``, made by ``workers``
     forked processes (none: in this one). The processes are forked on entering, before the
     caller opens a store or takes a lock that they must not inherit, and end on leaving."""
     head = (encode_batch(canonical_quads(itertools.chain(entity_quads(registry),
                                                          ontology_quads(ONTOLOGY_PATH))),
                          prefixes=True), {}, {})
-    batches = [stems[i:i + LOAD_BATCH] for i in range(0, len(stems), LOAD_BATCH)]
     if workers <= 0 or len(batches) <= 1:
         yield itertools.chain([head], (_encoded_batch((data_dir, b, validate, registry))
                                        for b in batches))
@@ -470,8 +474,9 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
     stems = sorted(_article_texts(data_dir))
     if workers is None:
         workers = default_workers(len(stems))
-    with _encoded_corpus(data_dir, registry, stems, validate=validate, workers=workers) as parts, \
-            exclusive(out_dir):
+    batches = _batches(stems)
+    with _encoded_corpus(data_dir, registry, batches, validate=validate,
+                         workers=workers) as parts, exclusive(out_dir):
         _adopt_legacy(out_dir)
         current = _generation(out_dir)
         _clear_leftovers(out_dir, {current} if current else set())
@@ -497,10 +502,10 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
                     write_to = {"trig": files["kg.trig"], "nq": files["kg.nq"]}
                     triples = store.load_encoded(_gathering(parts, facts, counts),
                                                  write_to=write_to,
-                                                 expected_parts=1 + -(-len(stems) // LOAD_BATCH))
+                                                 expected_parts=1 + len(batches))
                     triples += store.load_encoded(derive.encoded_facts(facts, counts),
                                                   write_to=write_to,
-                                                  max_chunk=max(100_000, triples // 8))
+                                                  max_chunk=triples // 8)
                 store.flush()
                 store.optimize()  # the loads leave many files; compacted, lookups ~2x faster
                 report = summarize(store, triples=triples)

@@ -545,17 +545,18 @@ class Store:
         Like ``add(bulk=True)``: not atomic, only for a store nobody reads yet. The parts are
         loaded by a background thread (Oxigraph releases the GIL while it loads), so that
         making the next parts, here or in other processes, goes on meanwhile. They are joined
-        into loads of ``chunk`` quads at first, each load twice the last, up to ``max_chunk``:
-        every load writes and ingests its own sorted files, and many small ones cost more
-        (measured on 5.85M quads: 146 CPU seconds in loads of 100k quads, 105 in loads of 1M),
-        while a small first load starts the loading early. Each graph's quads must all be in
-        one part. ``write_to`` maps ``"nq"`` / ``"trig"`` to binary files that receive the
-        parts' serializations in order; the first part carries the TriG prefixes.
+        into loads of ``chunk`` quads at first, each load twice the last, up to ``max_chunk``
+        (never below ``chunk``): every load writes and ingests its own sorted files, and many
+        small ones cost more (measured on 5.85M quads: 146 CPU seconds in loads of 100k quads,
+        105 in loads of 1M), while a small first load starts the loading early. Each graph's
+        quads must all be in one part. ``write_to`` maps ``"nq"`` / ``"trig"`` to binary files
+        that receive the parts' serializations in order; the first part carries the TriG
+        prefixes.
 
         ``expected_parts``, how many parts ``parts`` will give, also caps a load at an eighth of
-        the quads they are expected to hold (estimated from the parts so far; never below
-        ``chunk``): the loads in hand and queued are most of the memory a load takes, so that
-        memory then grows with the corpus instead of being a 1M-quad load's at any size.
+        the quads they are expected to hold (estimated from the parts so far): the loads in
+        hand and queued are most of the memory a load takes, so that memory then grows with the
+        corpus instead of being a 1M-quad load's at any size.
         """
         unknown = set(write_to or ()) - {"nq", "trig"}
         if unknown:
@@ -575,8 +576,9 @@ class Store:
                     loader.put(b"".join(pending))
                     cap = max_chunk
                     if expected_parts:
-                        cap = min(cap, max(chunk, total * max(expected_parts, seen) // seen // 8))
-                    pending, size, chunk = [], 0, min(2 * chunk, cap)
+                        cap = min(cap, total * max(expected_parts, seen) // seen // 8)
+                    # never below the first load: loads only grow
+                    pending, size, chunk = [], 0, max(chunk, min(2 * chunk, cap))
             if pending:
                 loader.put(b"".join(pending))
         finally:

@@ -209,6 +209,26 @@ def test_a_parallel_build_writes_the_same_bytes(tmp_path, monkeypatch):
         {k: v for k, v in two.items() if k != "outputs"}
 
 
+def test_a_build_caps_its_loads_by_the_size_of_its_store(tmp_path, monkeypatch):
+    """The build tells the loader how many parts the articles come in (the registry and
+    ontology, then one per batch), and caps the facts' loads at an eighth of what the articles
+    loaded."""
+    asked, load = [], Store.load_encoded
+
+    def recorded(self, parts, **kwargs):
+        loaded = load(self, parts, **kwargs)
+        asked.append((kwargs.get("expected_parts"), kwargs.get("max_chunk"), loaded))
+        return loaded
+
+    monkeypatch.setattr(Store, "load_encoded", recorded)
+    monkeypatch.setattr(pipeline, "LOAD_BATCH", 2)
+    build(DATA, tmp_path, validate=False, workers=2)
+    articles = len(list((DATA / "articles").glob("*.txt")))
+    (parts, cap, loaded), (facts_parts, facts_cap, _) = asked
+    assert (parts, cap) == (1 + -(-articles // 2), None)
+    assert facts_parts is None and facts_cap == loaded // 8 > 0
+
+
 def test_written_files_hold_exactly_what_the_store_holds(data_copy, tmp_path):
     """kg.nq and kg.trig are written from the stream, not dumped from the store: each quad
     once (an alias given twice, an office held from one day to the same day), and every literal
