@@ -27,7 +27,7 @@ from samples import SAMPLES, as_multiset, concat_fields, mode_params, modes  # n
 # variable is unbound (RDFLib/rdflib#716, #882); these are expected to fail with exactly that
 # error (strict: once rdflib answers them, the entry must go and the answer is compared).
 _RDFLIB_716 = "rdflib raises NotBoundError for an aggregate with DISTINCT over an unbound value"
-RDFLIB_FAILS = {("actors", "all"), ("actors", "required"), ("noshows", "required"),
+RDFLIB_FAILS = {("actors", "all"), ("actors", "required"),
                 ("pledges", "all"), ("pledges", "actor"), ("pledges", "pledge"),
                 ("pledges", "required"), ("view_actors", "all"), ("view_meetings", "all")}
 
