@@ -27,9 +27,8 @@ from samples import SAMPLES, as_multiset, concat_fields, mode_params, modes  # n
 # variable is unbound (RDFLib/rdflib#716, #882); these are expected to fail with exactly that
 # error (strict: once rdflib answers them, the entry must go and the answer is compared).
 _RDFLIB_716 = "rdflib raises NotBoundError for an aggregate with DISTINCT over an unbound value"
-RDFLIB_FAILS = {("actors", "all"), ("actors", "required"),
-                ("pledges", "all"), ("pledges", "actor"), ("pledges", "pledge"),
-                ("pledges", "required"), ("view_actors", "all"), ("view_meetings", "all")}
+RDFLIB_FAILS = {("actors", "all"), ("actors", "required"), ("view_actors", "all"),
+                ("view_meetings", "all")}
 
 # rdflib 7 warns of its own deprecated Dataset calls millions of times per run
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
