@@ -1834,11 +1834,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="python benchmarks/run.py", description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="1000,10000",
-                    help="comma-separated corpus sizes in articles (default 1000,10000; the "
-                         "targets are stated for 100000)")
+    ap.add_argument("--sizes", default=None,
+                    help="comma-separated corpus sizes in articles (default 1000,10000, or "
+                         "200,1000 with --quick; the targets are stated for 100000)")
     ap.add_argument("--quick", action="store_true",
-                    help="a smoke run: sizes 200,1000, 5 runs per query (0.5 s budget, 3 s "
+                    help="a smoke run: sizes 200,1000 (unless --sizes), 5 runs per query (0.5 s budget, 3 s "
                          "timeout), no validated build, rdflib load only, cold views in one "
                          "process, 2 adds per mode")
     ap.add_argument("--out", type=Path, default=HERE / "results",
@@ -1890,8 +1890,9 @@ def main(argv=None):
     if args.phase:
         child_main(args.phase, args.phase_args, args.phase_out)
         return
+    if args.sizes is None:
+        args.sizes = "200,1000" if args.quick else "1000,10000"
     if args.quick:
-        args.sizes = "200,1000"
         args.rdflib_query_max_size = 0
         args.no_validated = True
         args.adds = min(args.adds, 2)

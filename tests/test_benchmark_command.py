@@ -1,0 +1,75 @@
+"""The benchmark command still runs as `benchmarks/README.md` documents it.
+
+The benchmarks are not part of the test suite: their figures depend on the machine and are
+read, not asserted. But the command must not rot between the runs that read them. Its smoke
+run (`--quick`, at one small size) has to end without error, with every phase answered, the
+table and the targets printed and every figure written as JSON. Nothing here is timed: a
+figure is checked to be there and to be a number, never against a target.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = 200
+PHASES = ("build", "raw", "name_index", "queries", "baseline", "network", "add")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--sizes", str(SIZE),
+         "--out", str(out / "results"), "--corpora", str(out / "corpora")],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    return done, out / "results"
+
+
+def test_the_smoke_run_ends_without_error(smoke):
+    done, _ = smoke
+    assert done.returncode == 0, done.stderr[-3000:]
+    failed = [line for line in (done.stdout + done.stderr).splitlines()
+              if " failed" in line or "Traceback" in line or " ERROR " in line]
+    assert not failed, failed
+
+
+def test_it_prints_the_table_and_the_targets(smoke):
+    done, _ = smoke
+    text = done.stdout
+    assert f"== {SIZE:,} articles" in text
+    assert f"== targets at {SIZE:,} articles" in text
+    for target in ("every named question p95 <= 10 ms", "build >= 100,000 quads/s",
+                   "build >= 5x plain rdflib", "memory <= 500 MB per million quads",
+                   "kg add of one article <= 100 ms", "engine floor"):
+        assert target in text, target
+
+
+def test_every_phase_writes_its_figures(smoke):
+    _, results = smoke
+    figures = json.loads((results / "latest.json").read_text())["sizes"][str(SIZE)]
+    for phase in PHASES:
+        assert isinstance(figures.get(phase), dict) and "error" not in figures[phase], phase
+    assert figures["build"]["quads_per_s"] > 0
+    assert figures["raw"]["quads_per_s"] > 0
+    assert figures["build"]["quads"] == figures["raw"]["quads"]
+    assert figures["baseline"]["quads"] == figures["build"]["quads"]
+    assert figures["add"]["cli_ok"]
+
+
+def test_every_named_question_is_timed(smoke):
+    from kg.query import load_queries
+
+    _, results = smoke
+    queries = json.loads((results / "latest.json").read_text())["sizes"][str(SIZE)]["queries"]
+    asked = {row["query"] for row in queries["queries"]}
+    assert asked == set(load_queries())
+    for row in queries["queries"]:
+        assert row.get("p50_ms", -1) >= 0 and row["p95_ms"] >= row["p50_ms"], row
+    for key, floor in queries["floors"].items():
+        assert floor["rows"] > 0 and floor["p50_ms"] >= 0, key
