@@ -30,6 +30,7 @@ import datetime as dt
 import itertools
 import os
 import re
+import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ import pyoxigraph as ox
 
 from . import iris
 from .errors import AmbiguousEntity, ParameterError, QueryError, UnknownEntity
+from .kept_answers import KeptAnswers
 from .store import (Store, engine_errors, from_ox, keep_beside, kept_beside, read_kept,
                     to_ox)
 from .vocab import NAMESPACES
@@ -775,7 +777,8 @@ def _binding_plan(text: str, groups: bool = True):
 
 
 def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
-              limit: int | None = None, offset: int = 0, plan: bool = True) -> QueryResult:
+              limit: int | None = None, offset: int = 0, plan: bool = True,
+              keep: bool = True) -> QueryResult:
     """Run the named query ``name`` with ``params`` (strings, resolved by each one's kind).
 
     ``limit`` and ``offset`` ask for a page of the answer: its rows ``offset`` to
@@ -784,6 +787,10 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     a first page need not compute the whole answer. ``plan=False`` cuts it without the plan:
     for a bound on the rows rather than a page, which often reaches past the answer's end,
     where a plan gives a page too short to be sure of and the page is asked again without it.
+
+    On a store opened read-only, an answer that took a while is kept beside it, whole or its
+    first rows, and a question asked again (in any process, until the store changes) is read
+    back from it (:mod:`kg.kept_answers`); ``keep=False`` asks the store every time.
 
     Raises
     ------
@@ -795,7 +802,25 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     query = named_query(name)
     page = Page(limit, offset) if limit is not None or offset else None
     bindings = _bind(store, query, params or {})
+    kept = KeptAnswers.beside(store) if keep else None
+    if kept is not None:
+        key = kept.key(query.bound(bindings))
+        found = kept.get(key, offset, limit)
+        if found is not None:
+            return QueryResult(vars=found[0], rows=found[1], truncated=found[2])
+        started = time.perf_counter()
+    result = _answer(store, query, bindings, page, plan)
+    if kept is not None and offset == 0 and result.boolean is None and \
+            time.perf_counter() - started >= kept.keep_after():
+        kept.put(key, name, result.vars, result.rows, complete=not result.truncated)
+    return result
+
+
+def _answer(store: Store, query: NamedQuery, bindings: dict, page: "Page | None",
+            plan: bool) -> QueryResult:
+    """The rows of ``page`` of ``query``'s answer for ``bindings``, asked of the store."""
     text = query.bound(bindings, page=page, plan=plan)
+    limit, offset = (page.limit, page.offset) if page is not None else (None, 0)
     if page is not None and query.cuts_itself:  # not cut by us: cut as the rows are read
         return _execute(store, text, None, limit, offset)
     result = _execute(store, text, None, limit)

@@ -352,15 +352,16 @@ def _files_stamp(path: Path) -> str | None:
     return hashlib.sha256(repr(entries).encode()).hexdigest()
 
 
-def kept_beside(store: "Store", kind: str) -> Path | None:
+def kept_beside(store: "Store", kind: str, suffix: str = ".json") -> Path | None:
     """Where what is made from an on-disk store opened read-only is kept (``kind``: what it is,
-    such as ``"name-index"``): a JSON file beside the store, never inside (that directory is the
-    database's own), through the output's symlinks so that it goes with the build generation it
-    was made from. ``None`` for a writable or in-memory store, which may change under it."""
+    such as ``"name-index"``): a file beside the store (JSON unless ``suffix`` says otherwise),
+    never inside (that directory is the database's own), through the output's symlinks so that
+    it goes with the build generation it was made from. ``None`` for a writable or in-memory
+    store, which may change under it."""
     if store.path is None or store.stamp is None:
         return None
     where = store.path.resolve()
-    return where.parent / f".{where.name}.{kind}.json"
+    return where.parent / f".{where.name}.{kind}{suffix}"
 
 
 def read_kept(store: "Store", kind: str, fmt) -> dict | None:

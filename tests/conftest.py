@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+# Answers kept beside a store (kg.kept_answers) are read back by any later question, in this
+# process or a child: a test that counts what reaches the store, or breaks it on purpose, would
+# get a kept answer instead. They are tested with keeping on in test_kept_on_disk.py.
+os.environ["KG_KEEP_ANSWERS"] = "off"
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

@@ -1,0 +1,275 @@
+"""Answers to named questions kept beside a read-only store, so that asking again, in this
+process or a later one, is a lookup.
+
+A listing of a large store is a sort of every row it has, however few rows are asked: at 100k
+articles, a first page of 20 pairs of "who met whom" takes 1.3 s, the busiest actor's 1,276
+meetings 0.2 s. The answer is a function of the question and of the state of the store, so once
+made it can be read back until the store changes. It is kept in an SQLite file beside the store
+(:func:`kg.store.kept_beside`: next to a build's ``store/``, in the same generation), one row
+per answer row, so that a page is read without the rest of the answer.
+
+What is kept, and when:
+
+* only for a store opened read-only whose files did not change while it was opened (its
+  :attr:`~kg.store.Store.stamp`): every answer in the file is of the state the stamp names,
+  and a file of another stamp is emptied by the next answer kept (``kg add``, ``kg remove`` and
+  ``kg build`` change the store's files, so the stamp);
+* an answer that took at least :data:`KEEP_AFTER` seconds to make: a quicker one is made again
+  as fast as it is read back;
+* the whole answer, or its first rows (a first page, or the first rows up to a bound, as
+  ``kg query`` asks): a later page within them, or any page of a whole answer, is read back;
+* at most :data:`MAX_BYTES` of rows in all; the answers made longest ago are dropped first.
+
+Keeping is an optimisation, never a source of truth: a file that cannot be read, written or
+trusted (missing, locked, damaged, of another format or another state of the store) is a miss,
+and the question is asked of the store. The environment variable ``KG_KEEP_ANSWERS=off``
+turns it off (every question is asked of the store, nothing is written); ``KG_KEEP_AFTER``
+sets :data:`KEEP_AFTER` in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from rdflib import BNode, Literal, URIRef
+
+from .store import _XSD_STRING, Store, _literal, kept_beside
+
+__all__ = ["KeptAnswers", "KEEP_AFTER", "MAX_BYTES", "FORMAT"]
+
+#: Seconds an answer must have taken to be kept: the questions' target; a quicker one is made
+#: again about as fast as it is read back.
+KEEP_AFTER = 0.01
+#: Bytes of rows kept beside one store, all answers together (at 100k articles a row of "who
+#: met whom" takes about 1.3 kB, its claims listed).
+MAX_BYTES = 256 * 2**20
+#: What the file must say it holds: raise it whenever the layout or the rows' form changes.
+FORMAT = "kg-kept-answers/1"
+
+_META = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)"
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS answers (
+        key TEXT PRIMARY KEY, name TEXT NOT NULL, vars TEXT NOT NULL, rows INTEGER NOT NULL,
+        complete INTEGER NOT NULL, bytes INTEGER NOT NULL, made REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS rows (
+        key TEXT NOT NULL, n INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (key, n))
+        WITHOUT ROWID""",
+)
+
+
+def _encode(term):
+    """A term as a JSON value: ``None``; ``"u:IRI"``, ``"s:text"`` (a plain string) or ``"b:id"``;
+    ``[text, language, datatype]`` for any other literal. Strings, so that a row's terms can be
+    remembered while an answer is read back (IRIs repeat across its rows)."""
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        return "u:" + term
+    if isinstance(term, BNode):
+        return "b:" + term
+    if isinstance(term, Literal):
+        if term.language is None and term.datatype is None:
+            return "s:" + term
+        datatype = str(term.datatype) if term.datatype is not None else _XSD_STRING
+        return [str(term), term.language, datatype]
+    raise TypeError(f"not an rdflib term: {term!r}")
+
+
+def _plain(text: str) -> Literal:
+    return _literal(text, None, _XSD_STRING)  # shared with answers read from the store
+
+
+_MAKE = {"u": URIRef, "s": _plain, "b": BNode}
+
+
+def _decoder():
+    """A function from :func:`_encode`'s values back to terms, remembering those it made."""
+    made: dict = {}
+
+    def decode(value):
+        if value is None:
+            return None
+        if type(value) is str:
+            term = made.get(value)
+            if term is None:
+                term = made[value] = _MAKE[value[0]](value[2:])
+            return term
+        return _literal(*value)
+
+    return decode
+
+
+class KeptAnswers:
+    """The answers kept beside one read-only store (see the module's text).
+
+    Use :meth:`beside` to get one; ``None`` means the store has no place for them (in memory,
+    writable, or changed while it was opened).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/store"
+    >>> Store(path).close()                      # an (empty) store on disk
+    >>> store = Store(path, read_only=True)
+    >>> kept = KeptAnswers(kept_beside(store, "answers", suffix=".sqlite"), store.stamp)
+    >>> kept.put("q", "actors", ["a"], [{"a": URIRef("https://x/kim")}], complete=True)
+    True
+    >>> kept.get("q", 0, None)
+    (['a'], [{'a': rdflib.term.URIRef('https://x/kim')}], False)
+    >>> kept.get("another question", 0, None) is None
+    True
+    >>> KeptAnswers.beside(Store()) is None      # in memory: nowhere to keep them
+    True
+    """
+
+    def __init__(self, path: Path, stamp: str):
+        self.path, self.stamp = Path(path), stamp
+
+    @classmethod
+    def beside(cls, store: Store) -> "KeptAnswers | None":
+        """The kept answers of ``store``, or ``None`` if it cannot have any (or keeping is
+        turned off, ``KG_KEEP_ANSWERS=off``)."""
+        if os.environ.get("KG_KEEP_ANSWERS", "").strip().lower() in ("off", "0", "no", "false"):
+            return None
+        path = kept_beside(store, "answers", suffix=".sqlite")
+        return None if path is None else cls(path, store.stamp)
+
+    @staticmethod
+    def keep_after() -> float:
+        """:data:`KEEP_AFTER`, or the seconds ``KG_KEEP_AFTER`` gives."""
+        try:
+            return float(os.environ["KG_KEEP_AFTER"])
+        except (KeyError, ValueError):
+            return KEEP_AFTER
+
+    @staticmethod
+    def key(text: str) -> str:
+        """The key of a question: a digest of the whole text run for it (parameters bound,
+        no page cut), so that every page of it has the same key."""
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _connect(self, write: bool) -> sqlite3.Connection:
+        if write:
+            return sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
+        # read-only: never makes a file, and a missing one is an error (a miss)
+        return sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=0.2,
+                               isolation_level=None)
+
+    def get(self, key: str, offset: int, limit: int | None):
+        """``(vars, rows, truncated)`` of rows ``offset`` to ``offset + limit`` of the answer
+        kept for ``key`` (every row after ``offset`` when ``limit`` is ``None``), or ``None``
+        when that page is not kept: no answer, or only first rows that end before it."""
+        try:
+            db = self._connect(write=False)
+        except (sqlite3.Error, ValueError):
+            return None
+        try:
+            db.execute("BEGIN")  # the stamp, the answer and its rows as one state
+            if _meta(db) != (FORMAT, self.stamp):
+                return None
+            found = db.execute("SELECT vars, rows, complete FROM answers WHERE key = ?",
+                               (key,)).fetchone()
+            if found is None:
+                return None
+            names, count, complete = json.loads(found[0]), found[1], bool(found[2])
+            end = count if limit is None else offset + limit
+            if not complete and (limit is None or end > count):
+                return None  # rows past those kept are asked for
+            found = [data for (data,) in db.execute(
+                "SELECT data FROM rows WHERE key = ? AND n >= ? AND n < ? ORDER BY n",
+                (key, offset, end))]
+            decode = _decoder()
+            rows = [dict(zip(names, map(decode, values)))
+                    for values in json.loads("[" + ",".join(found) + "]")]
+            if len(rows) != max(0, min(end, count) - offset):
+                return None  # a file changed by hand: not to be trusted
+            return names, rows, end < count or not complete
+        except (sqlite3.Error, ValueError, TypeError, IndexError, KeyError):
+            return None
+        finally:
+            db.close()
+
+    def put(self, key: str, name: str, names: list[str], rows: list[dict], *,
+            complete: bool) -> bool:
+        """Keep ``rows``, the first rows of the answer for ``key`` (all of them if
+        ``complete``), made by the named query ``name`` with result variables ``names``.
+        Returns whether they were kept: not when as many or more are kept already, when they
+        are over :data:`MAX_BYTES`, or when the file cannot be written."""
+        try:
+            encoded = [json.dumps([_encode(row.get(v)) for v in names], ensure_ascii=False)
+                       for row in rows]
+        except TypeError:
+            return False
+        size = sum(len(e.encode()) for e in encoded)
+        if size > MAX_BYTES:
+            return False
+        for attempt in range(2):
+            try:
+                return self._put(key, name, names, encoded, size, complete)
+            except sqlite3.DatabaseError as exc:
+                if attempt or type(exc) is not sqlite3.DatabaseError:
+                    return False  # locked, say (a subclass): another time
+                # not a database (damaged, or some other file): made again from nothing
+                try:
+                    self.path.unlink()
+                except OSError:
+                    return False
+            except (sqlite3.Error, OSError):
+                return False
+        return False
+
+    def _put(self, key, name, names, encoded, size, complete) -> bool:
+        db = self._connect(write=True)
+        try:
+            db.execute("BEGIN IMMEDIATE")  # DDL too: all of it or nothing
+            db.execute(_META)
+            made_as, stamp = _meta(db)
+            if made_as != FORMAT:  # laid out otherwise (or new): made again
+                db.execute("DROP TABLE IF EXISTS rows")
+                db.execute("DROP TABLE IF EXISTS answers")
+            for table in _TABLES:
+                db.execute(table)
+            if (made_as, stamp) != (FORMAT, self.stamp):
+                # another state of the store: nothing in it is an answer
+                db.execute("DELETE FROM rows")
+                db.execute("DELETE FROM answers")
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                               (("format", FORMAT), ("stamp", self.stamp)))
+            had = db.execute("SELECT rows, complete FROM answers WHERE key = ?",
+                             (key,)).fetchone()
+            if had is not None and (had[1] or had[0] >= len(encoded)):
+                db.execute("ROLLBACK")
+                return False
+            db.execute("DELETE FROM rows WHERE key = ?", (key,))
+            db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (key, name, json.dumps(names), len(encoded), int(complete), size,
+                        time.time()))
+            db.executemany("INSERT INTO rows VALUES (?, ?, ?)",
+                           ((key, n, data) for n, data in enumerate(encoded)))
+            total = db.execute("SELECT SUM(bytes) FROM answers").fetchone()[0] or 0
+            for old, count in db.execute(
+                    "SELECT key, bytes FROM answers WHERE key != ? ORDER BY made",
+                    (key,)).fetchall():
+                if total <= MAX_BYTES:
+                    break
+                db.execute("DELETE FROM rows WHERE key = ?", (old,))
+                db.execute("DELETE FROM answers WHERE key = ?", (old,))
+                total -= count
+            db.execute("COMMIT")
+            return True
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+
+def _meta(db: sqlite3.Connection) -> tuple:
+    found = dict(db.execute("SELECT k, v FROM meta").fetchall())
+    return found.get("format"), found.get("stamp")

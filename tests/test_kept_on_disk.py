@@ -1,0 +1,222 @@
+"""Answers kept beside a read-only store (kg.kept_answers): read back only for the question and
+the state of the store they were made from, page by page, and never trusted over the store."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kg.query as Q
+from kg import kept_answers
+from kg.kept_answers import KeptAnswers
+from kg.pipeline import build, remove_article
+from kg.query import load_queries, run_named
+from kg.store import Store, kept_beside
+
+from .conftest import DATA
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from samples import SAMPLES, concat_fields  # noqa: E402
+
+LISTINGS = sorted(name for name, q in load_queries().items()
+                  if not name.startswith("view_") and all(p.optional for p in q.params))
+
+
+@pytest.fixture(autouse=True)
+def keeping(monkeypatch):
+    """Every answer kept, however quick (the suite turns keeping off elsewhere)."""
+    monkeypatch.delenv("KG_KEEP_ANSWERS", raising=False)
+    monkeypatch.setenv("KG_KEEP_AFTER", "0")
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    """A build of its own: what is kept beside it must not reach other tests' store."""
+    out = tmp_path_factory.mktemp("kept")
+    build(DATA, out, validate=False)
+    return out
+
+
+def _open(out) -> Store:
+    return Store(out / "store", read_only=True)
+
+
+def _file(store) -> Path:
+    return kept_beside(store, "answers", suffix=".sqlite")
+
+
+def _same(name, a, b):
+    """Rows equal, each GROUP_CONCAT field compared as the set of its parts (SPARQL leaves
+    their order open, so two runs of the store may differ there)."""
+    fields = concat_fields(load_queries()[name].text)
+
+    def norm(rows):
+        return [{k: (sorted(str(v).split(fields[k])) if k in fields and v is not None else v)
+                 for k, v in row.items()} for row in rows]
+    return norm(a) == norm(b)
+
+
+def _not_asked(monkeypatch):
+    """From now on, a question that reaches the store fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("asked of the store, not read back")
+    monkeypatch.setattr(Q, "_answer", refuse)
+
+
+@pytest.mark.parametrize("name,params", [(n, {}) for n in LISTINGS] +
+                         [(n, SAMPLES[n]) for n in sorted(SAMPLES) if not n.startswith("view_")])
+def test_every_question_read_back_is_its_answer_page_by_page(out, monkeypatch, name, params):
+    fresh = run_named(_open(out), name, params, keep=False)
+    run_named(_open(out), name, params)              # made, and kept
+    _not_asked(monkeypatch)
+    store = _open(out)                               # as a later process opens it
+    again = run_named(store, name, params)
+    assert again.vars == fresh.vars and _same(name, again.rows, fresh.rows)
+    assert not again.truncated
+    n = len(fresh.rows)
+    for limit, offset in [(1, 0), (3, 1), (10, 0), (2, max(0, n - 1)), (5, n), (1, n + 2)]:
+        page = run_named(store, name, params, limit=limit, offset=offset)
+        assert _same(name, page.rows, again.rows[offset:offset + limit]), (limit, offset)
+        assert page.truncated == (offset + limit < n), (limit, offset)
+
+
+def test_first_rows_serve_the_pages_within_them_and_no_further(out, monkeypatch):
+    name = "corroboration"
+    store = _open(out)
+    whole = run_named(store, name, keep=False)
+    assert len(whole.rows) > 30
+    _file(store).unlink(missing_ok=True)
+    first = run_named(store, name, limit=20)          # the first 20 rows are kept
+    assert first.truncated and len(first.rows) == 20
+    asked = []
+    answer = Q._answer
+    monkeypatch.setattr(Q, "_answer", lambda *a: asked.append(a) or answer(*a))
+    inside = run_named(_open(out), name, limit=5, offset=10)
+    assert not asked and inside.truncated
+    assert _same(name, inside.rows, whole.rows[10:15])
+    edge = run_named(_open(out), name, limit=5, offset=15)   # ends at the last row kept
+    assert not asked and edge.truncated and _same(name, edge.rows, whole.rows[15:20])
+    beyond = run_named(_open(out), name, limit=5, offset=18)
+    assert len(asked) == 1 and _same(name, beyond.rows, whole.rows[18:23])
+    run_named(_open(out), name)                       # a longer answer replaces the first rows
+    assert len(asked) == 2
+    run_named(_open(out), name, limit=5, offset=len(whole.rows) - 2)
+    assert len(asked) == 2
+
+
+def test_a_changed_store_is_asked_again_and_its_old_answers_dropped(tmp_path):
+    build(DATA, tmp_path, validate=False)
+    before = _open(tmp_path)
+    kept_before = run_named(before, "noshows")
+    assert KeptAnswers.beside(before).get(
+        KeptAnswers.key(Q.named_query("noshows").bound({})), 0, None) is not None
+    stem = sorted(p.stem for p in (DATA / "articles").glob("*.txt"))[0]
+    before.close()
+    remove_article(stem, tmp_path / "store")
+    after = _open(tmp_path)
+    assert after.stamp != before.stamp
+    now = run_named(after, "noshows")
+    assert now.rows == run_named(after, "noshows", keep=False).rows
+    assert now.rows != kept_before.rows               # the article's no-show is gone
+    with sqlite3.connect(_file(after)) as db:         # emptied for the new state
+        assert dict(db.execute("SELECT k, v FROM meta"))["stamp"] == after.stamp
+        assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 1
+
+
+def test_a_damaged_or_edited_file_is_not_trusted(out, monkeypatch):
+    store = _open(out)
+    path = _file(store)
+    path.unlink(missing_ok=True)
+    expected = run_named(store, "met", keep=False)
+    path.write_bytes(b"not a database, but something else entirely" * 100)
+    assert _same("met", run_named(store, "met").rows, expected.rows)   # asked, then kept anew
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM rows WHERE n = 1")                       # a row taken out
+    asked = []
+    answer = Q._answer
+    monkeypatch.setattr(Q, "_answer", lambda *a: asked.append(a) or answer(*a))
+    assert _same("met", run_named(_open(out), "met").rows, expected.rows)
+    assert len(asked) == 1
+
+
+def test_quick_answers_writable_stores_and_keep_false_leave_nothing(out, tmp_path, monkeypatch):
+    store = _open(out)
+    _file(store).unlink(missing_ok=True)
+    run_named(store, "noshows", keep=False)
+    assert not _file(store).exists()
+    monkeypatch.setenv("KG_KEEP_AFTER", "60")
+    run_named(store, "noshows")                       # quicker than a minute
+    assert not _file(store).exists()
+    monkeypatch.setenv("KG_KEEP_AFTER", "0")
+    monkeypatch.setenv("KG_KEEP_ANSWERS", "off")
+    assert KeptAnswers.beside(store) is None
+    monkeypatch.delenv("KG_KEEP_ANSWERS")
+    build(DATA, tmp_path, validate=False)
+    writable = Store(tmp_path / "store")
+    assert KeptAnswers.beside(writable) is None and writable.stamp is None
+
+
+def test_the_oldest_answers_go_first_past_the_bound(out, monkeypatch):
+    store = _open(out)
+    _file(store).unlink(missing_ok=True)
+    run_named(store, "disputes")
+    run_named(store, "figures")
+    with sqlite3.connect(_file(store)) as db:
+        sizes = dict(db.execute("SELECT name, bytes FROM answers"))
+        assert sizes["figures"] == db.execute(
+            "SELECT SUM(LENGTH(CAST(data AS BLOB))) FROM rows JOIN answers USING (key) "
+            "WHERE name = 'figures'").fetchone()[0]
+    _file(store).unlink()
+    monkeypatch.setattr(kept_answers, "MAX_BYTES", sum(sizes.values()) - 1)
+    run_named(store, "disputes")
+    run_named(store, "figures")
+    with sqlite3.connect(_file(store)) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM answers")] == ["figures"]
+    monkeypatch.setattr(kept_answers, "MAX_BYTES", 10)
+    run_named(_open(out), "noshows")   # over the bound alone: not kept, nothing dropped
+    with sqlite3.connect(_file(store)) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM answers")] == ["figures"]
+
+
+def test_a_later_process_reads_the_answer_back(out):
+    """Through the CLI, as a user asks twice: the second ``kg query`` reads the kept rows."""
+    store = _open(out)
+    _file(store).unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "kg.cli", "query", "met", "--limit", "3",
+           "--store", str(out / "store"), "--format", "json"]
+    env = {**__import__("os").environ, "KG_KEEP_AFTER": "0"}
+    env.pop("KG_KEEP_ANSWERS", None)
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    with sqlite3.connect(_file(store)) as db:
+        assert db.execute("SELECT name, rows, complete FROM answers").fetchall() == [
+            ("met", 3, 0)]
+        db.execute("UPDATE rows SET data = replace(data, 'Pompeo', 'Pompeo (kept)')")
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    assert "Pompeo" in first and "(kept)" not in first
+    assert second == first.replace("Pompeo", "Pompeo (kept)")
+
+
+def test_a_locked_file_is_left_alone_and_another_layout_made_again(out):
+    store = _open(out)
+    path = _file(store)
+    path.unlink(missing_ok=True)
+    expected = run_named(store, "disputes", keep=False)
+    run_named(store, "figures")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")              # another process is writing to it
+    try:
+        assert _same("disputes", run_named(store, "disputes").rows, expected.rows)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with sqlite3.connect(path) as db:             # not thrown away: only this answer not kept
+        assert [r[0] for r in db.execute("SELECT name FROM answers")] == ["figures"]
+        db.execute("UPDATE meta SET v = 'kg-kept-answers/0' WHERE k = 'format'")
+        db.execute("ALTER TABLE answers DROP COLUMN bytes")
+    assert _same("disputes", run_named(_open(out), "disputes").rows, expected.rows)
+    with sqlite3.connect(path) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM answers")] == ["disputes"]
