@@ -113,7 +113,9 @@ def _emit(store, result, fmt, with_evidence):
 def query(name, pairs, list_, endpoint, store_path, fmt, evidence, limit, offset):
     """Run the named query NAME (see --list), e.g. `kg query meetings -p actor=Pompeo`.
 
-    `kg query actors --limit 20 --offset 40` gives the third page of 20 rows."""
+    `kg query actors --limit 20 --offset 40` gives the third page of 20 rows. An answer that
+    took 10 ms or more is kept beside the store and read back when asked again, until the
+    store changes (KG_KEEP_ANSWERS=off: always ask the store)."""
     from .query import load_queries, run_named
 
     if list_ or not name:

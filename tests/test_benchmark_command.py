@@ -73,3 +73,17 @@ def test_every_named_question_is_timed(smoke):
         assert row.get("p50_ms", -1) >= 0 and row["p95_ms"] >= row["p50_ms"], row
     for key, floor in queries["floors"].items():
         assert floor["rows"] > 0 and floor["p50_ms"] >= 0, key
+
+
+def test_every_question_is_asked_again_with_answers_kept(smoke):
+    from kg.query import load_queries
+
+    _, results = smoke
+    queries = json.loads((results / "latest.json").read_text())["sizes"][str(SIZE)]["queries"]
+    kept = {k: x for k, x in queries["kept"].items() if isinstance(x, dict)}
+    assert {k.split(" [")[0] for k in kept} == {n for n in load_queries()
+                                                if not n.startswith("view_")}
+    assert any(k.endswith("first page") for k in kept)
+    for key, x in kept.items():
+        assert "error" not in x and isinstance(x["kept"], bool), key
+        assert x["first_ms"] >= 0 and x["p95_ms"] >= x["p50_ms"] >= 0, key
