@@ -907,10 +907,11 @@ def phase_kept(a):
         return {"error": "the store has no place for kept answers"}
     kept.path.unlink(missing_ok=True)
     Q._index(store)  # read once per process: not the question's cost
-    cases = [(n, v, p, None) for n, v, p in query_cases(a["params"])
-             if p is not None and not n.startswith("view_")]
-    cases += [(n, v, p, PAGE_ROWS) for n, v, p in query_cases(a["params"])
-              if v in LISTINGS and p is not None]
+    # the first pages first: asked after its whole listing, a page is read from that
+    cases = [(n, v, p, PAGE_ROWS) for n, v, p in query_cases(a["params"])
+             if v in LISTINGS and p is not None]
+    cases += [(n, v, p, None) for n, v, p in query_cases(a["params"])
+              if p is not None and not n.startswith("view_")]
     out = {}
     for name, variant, params, limit in cases:
         key = f"{name} [{variant}]" + (" first page" if limit else "")

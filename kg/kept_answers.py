@@ -20,15 +20,17 @@ What is kept, and when:
   ``kg query`` asks): a later page within them, or any page of a whole answer, is read back;
 * at most :data:`MAX_BYTES` of rows in all; the answers made longest ago are dropped first.
 
-Keeping is an optimisation, never a source of truth: a file that cannot be read, written or
-trusted (missing, locked, damaged, of another format or another state of the store) is a miss,
-and the question is asked of the store. The environment variable ``KG_KEEP_ANSWERS=off``
+Keeping is an optimisation: a file that cannot be read, written or trusted (missing, locked,
+damaged, of another format or another state of the store, or rows that do not add up) is a miss,
+and the question is asked of the store. The file is as trusted as the store beside it (whoever
+can write one can write the other). The environment variable ``KG_KEEP_ANSWERS=off``
 turns it off (every question is asked of the store, nothing is written); ``KG_KEEP_AFTER``
 sets :data:`KEEP_AFTER` in seconds.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -184,8 +186,17 @@ class KeptAnswers:
                 "SELECT data FROM rows WHERE key = ? AND n >= ? AND n < ? ORDER BY n",
                 (key, offset, end))]
             decode = _decoder()
-            rows = [dict(zip(names, map(decode, values)))
-                    for values in json.loads("[" + ",".join(found) + "]")]
+            # Thousands of new dicts and terms, none in a cycle: collections while they are made
+            # only walk them again. 10k articles, read back p95 without and with: facts by 3+
+            # outlets (9.6k rows) 70 and 55 ms, every actor 21 and 7.6, who met whom 8.7 and 6.5
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                rows = [dict(zip(names, map(decode, values)))
+                        for values in json.loads("[" + ",".join(found) + "]")]
+            finally:
+                if collecting:
+                    gc.enable()
             if len(rows) != max(0, min(end, count) - offset):
                 return None  # a file changed by hand: not to be trusted
             return names, rows, end < count or not complete

@@ -1,5 +1,6 @@
 """Answers kept beside a read-only store (kg.kept_answers): read back only for the question and
-the state of the store they were made from, page by page, and never trusted over the store."""
+the state of the store they were made from, page by page; a file that is not what kg wrote is
+a miss, not an error."""
 
 from __future__ import annotations
 
