@@ -1665,15 +1665,12 @@ def _r_queries(L, r, results):
             for i in range(0, len(items), 4):
                 L.append("    " + "; ".join(items[i:i + 4]))
         served = {k: x for k, x in (qres.get("served") or {}).items() if isinstance(x, dict)}
-        if served:
-            L.append("  (the listings through `kg serve`'s runner: asked once, then again before "
-                     "the store changes, given back from the answers it kept; first ms, then "
-                     "again p50/p95 ms:)")
-            items = [f"{k} {x['error']}" if "error" in x else
-                     f"{k} {x['first_ms']:,.0f}, {x['p50_ms']:,.2f}/{x['p95_ms']:,.2f}"
-                     for k, x in served.items()]
-            for i in range(0, len(items), 3):
-                L.append("    " + "; ".join(items[i:i + 3]))
+        _by_threes(L, "  (the listings through `kg serve`'s runner: asked once, then again "
+                   "before the store changes, given back from the answers it kept; first ms, "
+                   "then again p50/p95 ms:)",
+                   [f"{k} {x['error']}" if "error" in x else
+                    f"{k} {x['first_ms']:,.0f}, {x['p50_ms']:,.2f}/{x['p95_ms']:,.2f}"
+                    for k, x in served.items()])
         for key, x in (qres.get("floors") or {}).items():
             if "error" in x:
                 L.append(f"  (the engine's floor for {key}, {x['what']}: {x['error']})")
@@ -1683,25 +1680,27 @@ def _r_queries(L, r, results):
             L.append(f"  (the engine's floor for {key}: {x['what']}, {x['rows']:,} rows, "
                      f"p50/p95 {x['p50_ms']:,.1f}/{x['p95_ms']:,.1f} ms{times})")
         pages = {k: x for k, x in (qres.get("pages") or {}).items() if isinstance(x, dict)}
-        if pages:
-            L.append(f"  (a page of {PAGE_ROWS} rows of each listing, as `kg query NAME --limit "
-                     f"{PAGE_ROWS}` asks it: the first page p50/p95 ms, then from row "
-                     f"{DEEP_OFFSET:,} on p50 ms; * found by the query's own page plan:)")
-            items = [f"{k} {x['error']}" if "error" in x else
-                     f"{k}{'*' if x['planned'] else ''} {x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}, "
-                     f"{x['deep_p50_ms']:,.1f}" for k, x in pages.items()]
-            for i in range(0, len(items), 3):
-                L.append("    " + "; ".join(items[i:i + 3]))
+        _by_threes(L, f"  (a page of {PAGE_ROWS} rows of each listing, as `kg query NAME "
+                   f"--limit {PAGE_ROWS}` asks it: the first page p50/p95 ms, then from row "
+                   f"{DEEP_OFFSET:,} on p50 ms; * found by the query's own page plan:)",
+                   [f"{k} {x['error']}" if "error" in x else
+                    f"{k}{'*' if x['planned'] else ''} {x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}, "
+                    f"{x['deep_p50_ms']:,.1f}" for k, x in pages.items()])
         kept = {k: x for k, x in (qres.get("kept") or {}).items() if isinstance(x, dict)}
-        if kept:
-            L.append(f"  (asked again as a later `kg query` asks: read back from the answers kept "
-                     f"beside the store ({qres['kept'].get('file_mb', 0):,.1f} MB), - where "
-                     f"an answer was too quick to keep; first ms, then again p50/p95 ms:)")
-            items = [f"{k} {x['error']}" if "error" in x else
-                     f"{k}{'' if x['kept'] else ' -'} {x['first_ms']:,.1f}, "
-                     f"{x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}" for k, x in kept.items()]
-            for i in range(0, len(items), 3):
-                L.append("    " + "; ".join(items[i:i + 3]))
+        _by_threes(L, f"  (asked again as a later `kg query` asks: read back from the answers "
+                   f"kept beside the store ({(qres.get('kept') or {}).get('file_mb', 0):,.1f} "
+                   f"MB), - where an answer was too quick to keep; first ms, then again p50/p95 "
+                   f"ms:)",
+                   [f"{k} {x['error']}" if "error" in x else
+                    f"{k}{'' if x['kept'] else ' -'} {x['first_ms']:,.1f}, "
+                    f"{x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}" for k, x in kept.items()])
+
+
+def _by_threes(L: list, heading: str, items: list[str]) -> None:
+    """``heading`` and then ``items``, three to a line; nothing when there are none."""
+    if items:
+        L.append(heading)
+        L.extend("    " + "; ".join(items[i:i + 3]) for i in range(0, len(items), 3))
 
 
 def _floor_times(qres: dict, key: str) -> float | None:
