@@ -157,7 +157,8 @@ class KeptAnswers:
 
     def _connect(self, write: bool) -> sqlite3.Connection:
         if write:
-            return sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
+            # another writer (a `kg serve` worker keeping its answer): skip rather than wait
+            return sqlite3.connect(self.path, timeout=0.25, isolation_level=None)
         # read-only: never makes a file, and a missing one is an error (a miss)
         return sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=0.2,
                                isolation_level=None)

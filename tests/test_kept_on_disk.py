@@ -221,3 +221,27 @@ def test_a_locked_file_is_left_alone_and_another_layout_made_again(out):
     assert _same("disputes", run_named(_open(out), "disputes").rows, expected.rows)
     with sqlite3.connect(path) as db:
         assert [r[0] for r in db.execute("SELECT name FROM answers")] == ["disputes"]
+
+
+def test_kg_serve_workers_keep_and_read_back_the_same_file(out):
+    """A `kg serve` worker asks through run_named too: what it keeps, a later `kg query` reads,
+    and the other way round."""
+    from kg.worker import QueryRunner
+
+    store = _open(out)
+    path = _file(store)
+    path.unlink(missing_ok=True)
+    expected = run_named(store, "pledges", keep=False)
+    with QueryRunner(out / "store", workers=1) as runner:
+        served = runner.named("pledges", limit=5)
+    assert _same("pledges", served.rows, expected.rows[:5]) and served.truncated
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT name, rows, complete FROM answers").fetchall() == [
+            ("pledges", 5, 0)]
+    run_named(_open(out), "noshows")                  # kept by this process
+    with sqlite3.connect(path) as db:                 # marked, to tell it from the store's
+        db.execute("UPDATE rows SET data = replace(data, 'Planning meeting', 'Kept meeting')")
+    with QueryRunner(out / "store", workers=1) as runner:
+        again = runner.named("noshows")
+    labels = {str(row["meetingLabel"]) for row in again.rows}
+    assert "Kept meeting before the Singapore summit" in labels
