@@ -919,8 +919,7 @@ def phase_kept(a):
             first, result = timed(lambda: Q.run_named(store, name, params, limit=limit))
             again, _ = measure(lambda: Q.run_named(store, name, params, limit=limit),
                                a["repeats"], warmup=1, budget=a["budget"])
-            text = Q.named_query(name).bound(Q._bind(store, Q.named_query(name), params))
-            held = kept.get(kept.key(text), 0, limit) is not None
+            held = kept.get(kept.key(Q.named_query(name).text, params), 0, limit) is not None
         except Exception as exc:  # noqa: BLE001
             out[key] = {"error": f"{type(exc).__name__}: {str(exc)[:120]}"}
             continue

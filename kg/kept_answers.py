@@ -50,7 +50,8 @@ KEEP_AFTER = 0.01
 #: Bytes of rows kept beside one store, all answers together (at 100k articles a row of "who
 #: met whom" takes about 1.3 kB, its claims listed).
 MAX_BYTES = 256 * 2**20
-#: What the file must say it holds: raise it whenever the layout or the rows' form changes.
+#: What the file must say it holds: raise it whenever the layout or the rows' form changes, or
+#: how an answer is made other than by its query's text (how parameters are read and bound).
 FORMAT = "kg-kept-answers/1"
 
 _META = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)"
@@ -150,10 +151,13 @@ class KeptAnswers:
             return KEEP_AFTER
 
     @staticmethod
-    def key(text: str) -> str:
-        """The key of a question: a digest of the whole text run for it (parameters bound,
-        no page cut), so that every page of it has the same key."""
-        return hashlib.sha256(text.encode()).hexdigest()
+    def key(text: str, params: dict | None = None) -> str:
+        """The key of a question: a digest of the named query's text and of its parameters as
+        given (names, not what they resolve to: they are resolved against the store, whose
+        state the file is of, so a question asked again is read back without looking its names
+        up). No page: every page of a question has the same key."""
+        question = json.dumps([text, params or {}], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(question.encode()).hexdigest()
 
     def _connect(self, write: bool) -> sqlite3.Connection:
         if write:

@@ -801,14 +801,14 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     """
     query = named_query(name)
     page = Page(limit, offset) if limit is not None or offset else None
-    bindings = _bind(store, query, params or {})
     kept = KeptAnswers.beside(store) if keep else None
     if kept is not None:
-        key = kept.key(query.bound(bindings))
-        found = kept.get(key, offset, limit)
+        key = kept.key(query.text, params)
+        found = kept.get(key, page.offset if page else 0, page.limit if page else None)
         if found is not None:
             return QueryResult(vars=found[0], rows=found[1], truncated=found[2])
-        started = time.perf_counter()
+    bindings = _bind(store, query, params or {})
+    started = time.perf_counter()
     result = _answer(store, query, bindings, page, plan)
     if kept is not None and offset == 0 and result.boolean is None and \
             time.perf_counter() - started >= kept.keep_after():

@@ -114,7 +114,7 @@ def test_a_changed_store_is_asked_again_and_its_old_answers_dropped(tmp_path):
     before = _open(tmp_path)
     kept_before = run_named(before, "noshows")
     assert KeptAnswers.beside(before).get(
-        KeptAnswers.key(Q.named_query("noshows").bound({})), 0, None) is not None
+        KeptAnswers.key(Q.named_query("noshows").text, {}), 0, None) is not None
     stem = sorted(p.stem for p in (DATA / "articles").glob("*.txt"))[0]
     before.close()
     remove_article(stem, tmp_path / "store")
@@ -245,3 +245,21 @@ def test_kg_serve_workers_keep_and_read_back_the_same_file(out):
         again = runner.named("noshows")
     labels = {str(row["meetingLabel"]) for row in again.rows}
     assert "Kept meeting before the Singapore summit" in labels
+
+
+def test_names_are_not_looked_up_again_nor_pages_checked_twice(out, monkeypatch):
+    """Asked again with the same words, a question is read back before its names are resolved
+    (in a later process that would read the whole name index first); a bad page is still an
+    error, and other words for the same actor are another question."""
+    from kg.errors import ParameterError
+
+    store = _open(out)
+    _file(store).unlink(missing_ok=True)
+    first = run_named(store, "meetings", {"actor": "Pompeo"})
+    monkeypatch.setattr(Q, "_bind", lambda *a: (_ for _ in ()).throw(AssertionError("bound")))
+    again = run_named(_open(out), "meetings", {"actor": "Pompeo"})
+    assert _same("meetings", again.rows, first.rows)
+    with pytest.raises(ParameterError):
+        run_named(_open(out), "meetings", {"actor": "Pompeo"}, limit=0)
+    with pytest.raises(AssertionError, match="bound"):
+        run_named(_open(out), "meetings", {"actor": "Mike Pompeo"})
