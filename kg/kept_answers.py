@@ -156,7 +156,8 @@ class KeptAnswers:
         given (names, not what they resolve to: they are resolved against the store, whose
         state the file is of, so a question asked again is read back without looking its names
         up). No page: every page of a question has the same key."""
-        question = json.dumps([text, params or {}], sort_keys=True, ensure_ascii=False)
+        question = json.dumps([text, params or {}], sort_keys=True, ensure_ascii=False,
+                              default=lambda v: [type(v).__name__, str(v)])  # a date, say
         return hashlib.sha256(question.encode()).hexdigest()
 
     def _connect(self, write: bool) -> sqlite3.Connection:
