@@ -71,13 +71,14 @@ def _encode(term):
     remembered while an answer is read back (IRIs repeat across its rows)."""
     if term is None:
         return None
+    # str() first: "u:" + a URIRef would make another URIRef (rdflib's __radd__), checked again
     if isinstance(term, URIRef):
-        return "u:" + term
+        return "u:" + str(term)
     if isinstance(term, BNode):
-        return "b:" + term
+        return "b:" + str(term)
     if isinstance(term, Literal):
         if term.language is None and term.datatype is None:
-            return "s:" + term
+            return "s:" + str(term)
         datatype = str(term.datatype) if term.datatype is not None else _XSD_STRING
         return [str(term), term.language, datatype]
     raise TypeError(f"not an rdflib term: {term!r}")
