@@ -804,7 +804,7 @@ def run_named(store: Store, name: str, params: dict[str, str] | None = None, *,
     kept = KeptAnswers.beside(store) if keep else None
     if kept is not None:
         key = kept.key(query.text, params)
-        found = kept.get(key, page.offset if page else 0, page.limit if page else None)
+        found = kept.get(key, offset, limit)
         if found is not None:
             return QueryResult(vars=found[0], rows=found[1], truncated=found[2])
     bindings = _bind(store, query, params or {})
