@@ -29,7 +29,7 @@ from .fsio import write_atomic
 from . import derive
 from .store import Encoded, Store, canonical_quads, encode_batch, require_store
 from .triples import actor_iris, article_quads, claim_quads, entity_quads, ontology_quads
-from .validate import validate_quads
+from .validate import validate_bundles, validate_quads
 
 __all__ = ["Corpus", "load_corpus", "corpus_quads", "article_bundle", "build", "BuildReport",
            "summarize", "add_article", "add_articles", "remove_article", "remove_articles",
@@ -240,9 +240,15 @@ def _checked_bundle(corpus: Corpus, stem: str, validate: bool) -> list:
     """:func:`article_bundle`, validated (when asked) with the registry entries it uses."""
     bundle = article_bundle(corpus, stem)
     if validate:
-        used = list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
-        validate_quads(used + bundle, file=corpus.articles[stem].path, item=stem)
+        validate_quads(*_checked(corpus, stem, bundle))
     return bundle
+
+
+def _checked(corpus: Corpus, stem: str, bundle: list) -> tuple:
+    """What validates an article's ``bundle``: it with the registry entries it uses, the
+    article's file and its stem (see :func:`kg.validate.validate_bundles`)."""
+    used = list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
+    return used + bundle, corpus.articles[stem].path, stem
 
 
 def _encoded_batch(task) -> tuple[Encoded, dict, dict]:
@@ -256,7 +262,10 @@ def _encoded_batch(task) -> tuple[Encoded, dict, dict]:
     data_dir, stems, validate, registry = task
     registry = registry or _WORKER_REGISTRY
     corpus = load_corpus(data_dir, only=stems, registry=registry)
-    made = [q for stem in stems for q in _checked_bundle(corpus, stem, validate)]
+    bundles = [article_bundle(corpus, stem) for stem in stems]
+    if validate:
+        validate_bundles(_checked(corpus, stem, bundle) for stem, bundle in zip(stems, bundles))
+    made = [q for bundle in bundles for q in bundle]
     batch = canonical_quads(made)
     return (encode_batch(batch, prefixes=False), derive.reports(batch),
             derive.mentions(made, actor_iris(registry)))
@@ -659,13 +668,14 @@ def add_articles(stems, data_dir: Path | str = DEFAULT_DATA,
     registry, save_cache = cached_registry(data_dir / "entities", data_dir / "wikidata.tsv",
                                            out_dir)
     corpus = load_corpus(data_dir, only=stems, registry=registry)
-    bundles, entities = {}, {}
+    bundles, entities, checked = {}, {}, []
     for stem in stems:
         bundles[stem] = article_bundle(corpus, stem)
-        used = list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
-        if validate:
-            validate_quads(used + bundles[stem], file=corpus.articles[stem].path, item=stem)
-        entities.update(dict.fromkeys(used))
+        quads, path, _stem = _checked(corpus, stem, bundles[stem])
+        checked.append((quads, path, stem))
+        entities.update(dict.fromkeys(quads[:len(quads) - len(bundles[stem])]))  # the used
+    if validate:
+        validate_bundles(checked)
     also = list(entities)
     with _writing(store_dir) as store:
         if save_cache is not None:

@@ -53,6 +53,9 @@ _NODE_KINDS = {
     SH.BlankNodeOrIRI: (BNode, URIRef), SH.BlankNodeOrLiteral: (BNode, Literal),
     SH.IRIOrLiteral: (URIRef, Literal),
 }
+_TYPE, _SUBCLASS = RDF.type, RDFS.subClassOf
+_STRING, _LANG_STRING = XSD.string, RDF.langString
+_SPECIAL = frozenset((_TYPE, _SUBCLASS))
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
 
@@ -80,16 +83,18 @@ class _Data:
     def __init__(self, triples: Iterable[tuple]):
         self.objects: dict = defaultdict(dict)   # (s, p) -> {o: None}, in order met
         self.subjects: dict | None = None        # (o, p) -> {s: None}, made when first asked
+        self.pairs: dict | None = None           # p -> [(s, o)], made when first asked
         self.triples = set(triples)
-        for s, p, o in self.triples:
-            self.objects[s, p][o] = None
         self.instances: dict = defaultdict(set)  # class -> its instances (not of subclasses)
         supers: dict = defaultdict(set)
+        objects, instances = self.objects, self.instances
         for s, p, o in self.triples:
-            if p == RDF.type:
-                self.instances[o].add(s)
-            elif p == RDFS.subClassOf:
-                supers[s].add(o)
+            objects[s, p][o] = None
+            if p in _SPECIAL:  # a hash lookup: comparing each predicate costs a call
+                if p == _TYPE:
+                    instances[o].add(s)
+                else:
+                    supers[s].add(o)
         self._subclasses = self._subclass_closure(supers) if supers else None
 
     @staticmethod
@@ -118,7 +123,7 @@ class _Data:
         return list(self.subjects.get((node, predicate), ()))
 
     def is_instance(self, node, cls) -> bool:
-        types = self.objects.get((node, RDF.type), ())
+        types = self.objects.get((node, _TYPE), ())
         if cls in types:
             return True
         if self._subclasses is None:
@@ -134,11 +139,18 @@ class _Data:
                 found |= members
         return found
 
+    def _pairs(self, predicate) -> list:
+        if self.pairs is None:
+            self.pairs = defaultdict(list)
+            for s, p, o in self.triples:
+                self.pairs[p].append((s, o))
+        return self.pairs.get(predicate, [])
+
     def subjects_of(self, predicate) -> set:
-        return {s for s, p, _o in self.triples if p == predicate}
+        return {s for s, _o in self._pairs(predicate)}
 
     def objects_of(self, predicate) -> set:
-        return {o for _s, p, o in self.triples if p == predicate}
+        return {o for _s, o in self._pairs(predicate)}
 
 
 @dataclass
@@ -201,9 +213,11 @@ class _Shape:
             return True
         if self.path is None and self.has_value and value not in self.has_value:
             return True
-        if any(not any(s.conforms(value, data) for s in options) for options in self.any_of):
+        if self.any_of and any(not any(s.conforms(value, data) for s in options)
+                               for options in self.any_of):
             return True
-        return any(not s.conforms(value, data) for s in self.conform_to)
+        return bool(self.conform_to) and any(not s.conforms(value, data)
+                                             for s in self.conform_to)
 
     def violated(self, focus, data: _Data) -> bool:
         """Whether ``focus`` breaks this shape (its values, counts and properties)."""
@@ -223,8 +237,11 @@ class _Shape:
             n = sum(1 for v in values if shape.conforms(v, data))
             if (low is not None and n < low) or (high is not None and n > high):
                 return True
-        return any(self.value_fails(v, data) or any(p.violated(v, data) for p in self.properties)
-                   for v in values)
+        if self.properties:
+            return any(self.value_fails(v, data) or any(p.violated(v, data)
+                                                        for p in self.properties)
+                       for v in values)
+        return any(self.value_fails(v, data) for v in values)
 
     def conforms(self, node, data: _Data) -> bool:
         return not self.violated(node, data)
@@ -249,7 +266,7 @@ def _has_datatype(value, datatype) -> bool:
         return False
     actual = value.datatype
     if actual is None:
-        actual = RDF.langString if value.language else XSD.string
+        actual = _LANG_STRING if value.language else _STRING
     return actual == datatype and value.ill_typed is not True
 
 
