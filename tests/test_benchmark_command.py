@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = 200
-PHASES = ("build", "raw", "name_index", "queries", "baseline", "network", "add")
+PHASES = ("build", "build_validated", "raw", "name_index", "queries", "baseline", "network", "add")
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,7 @@ def test_it_prints_the_table_and_the_targets(smoke):
                    "build >= 5x plain rdflib", "memory <= 500 MB per million quads",
                    "kg add of one article <= 100 ms", "engine floor"):
         assert target in text, target
+    assert "build (validate=True)" in text and "ms/article" in text
 
 
 def test_every_phase_writes_its_figures(smoke):
