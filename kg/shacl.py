@@ -224,8 +224,7 @@ class _Shape:
         if not self.active:
             return False
         if self.path is None:
-            return self.value_fails(focus, data) or any(
-                p.violated(focus, data) for p in self.properties)
+            return self.value_fails(focus, data) or self._properties_violated(focus, data)
         values = data.values(focus, self.path)
         if self.min_count is not None and len(values) < self.min_count:
             return True
@@ -237,11 +236,11 @@ class _Shape:
             n = sum(1 for v in values if shape.conforms(v, data))
             if (low is not None and n < low) or (high is not None and n > high):
                 return True
-        if self.properties:
-            return any(self.value_fails(v, data) or any(p.violated(v, data)
-                                                        for p in self.properties)
-                       for v in values)
-        return any(self.value_fails(v, data) for v in values)
+        return any(self.value_fails(v, data) or self._properties_violated(v, data)
+                   for v in values)
+
+    def _properties_violated(self, node, data: _Data) -> bool:
+        return bool(self.properties) and any(p.violated(node, data) for p in self.properties)
 
     def conforms(self, node, data: _Data) -> bool:
         return not self.violated(node, data)
@@ -329,11 +328,12 @@ class _Compiler:
     def compile(self) -> CoreShapes:
         roots = {s for t in self._TARGETS for s in self.g.subjects(t, None)}
         # implicit class targets: a shape that is also a class targets its instances
-        for kind in (SH.NodeShape, SH.PropertyShape):
-            for shape in self.g.subjects(RDF.type, kind):
-                if (shape, RDF.type, RDFS.Class) in self.g or (shape, RDF.type, OWL.Class) in self.g:
-                    roots.add(shape)
+        roots |= {shape for kind in (SH.NodeShape, SH.PropertyShape)
+                  for shape in self.g.subjects(RDF.type, kind) if self._is_class(shape)}
         return CoreShapes([self.shape(s) for s in sorted(roots, key=_order)])
+
+    def _is_class(self, node) -> bool:
+        return (node, RDF.type, RDFS.Class) in self.g or (node, RDF.type, OWL.Class) in self.g
 
     def _one(self, node, predicate):
         values = list(self.g.objects(node, predicate))
@@ -422,7 +422,7 @@ class _Compiler:
                 shape.qualified = ((self.shape(qualified), self._int(node, SH.qualifiedMinCount),
                                     self._int(node, SH.qualifiedMaxCount)),)
         shape.target_classes = tuple(self.g.objects(node, SH.targetClass))
-        if (node, RDF.type, RDFS.Class) in self.g or (node, RDF.type, OWL.Class) in self.g:
+        if self._is_class(node):
             shape.target_classes += (node,)
         shape.target_subjects_of = tuple(self.g.objects(node, SH.targetSubjectsOf))
         shape.target_objects_of = tuple(self.g.objects(node, SH.targetObjectsOf))
