@@ -247,8 +247,12 @@ def _checked_bundle(corpus: Corpus, stem: str, validate: bool) -> list:
 def _checked(corpus: Corpus, stem: str, bundle: list) -> tuple:
     """What validates an article's ``bundle``: it with the registry entries it uses, the
     article's file and its stem (see :func:`kg.validate.validate_bundles`)."""
-    used = list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
-    return used + bundle, corpus.articles[stem].path, stem
+    return _used(corpus, stem) + bundle, corpus.articles[stem].path, stem
+
+
+def _used(corpus: Corpus, stem: str) -> list:
+    """The quads of the registry entries the article ``stem`` uses."""
+    return list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
 
 
 def _encoded_batch(task) -> tuple[Encoded, dict, dict]:
@@ -668,14 +672,14 @@ def add_articles(stems, data_dir: Path | str = DEFAULT_DATA,
     registry, save_cache = cached_registry(data_dir / "entities", data_dir / "wikidata.tsv",
                                            out_dir)
     corpus = load_corpus(data_dir, only=stems, registry=registry)
-    bundles, entities, checked = {}, {}, []
+    bundles, used, entities = {}, {}, {}
     for stem in stems:
         bundles[stem] = article_bundle(corpus, stem)
-        quads, path, _stem = _checked(corpus, stem, bundles[stem])
-        checked.append((quads, path, stem))
-        entities.update(dict.fromkeys(quads[:len(quads) - len(bundles[stem])]))  # the used
+        used[stem] = _used(corpus, stem)
+        entities.update(dict.fromkeys(used[stem]))
     if validate:
-        validate_bundles(checked)
+        validate_bundles((used[stem] + bundles[stem], corpus.articles[stem].path, stem)
+                         for stem in stems)
     also = list(entities)
     with _writing(store_dir) as store:
         if save_cache is not None:
