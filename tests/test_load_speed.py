@@ -10,17 +10,20 @@ the slow path it replaces.
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
 import threading
 
 import pyoxigraph as ox
 import pytest
+from click.testing import CliRunner
 
 from kg import entities, pipeline
 from kg.entities import REGISTRY_CACHE, IndexedRegistry, cached_registry, load_registry
 from kg.errors import ArticleError, ClaimError, QuoteNotFound
 from kg.derive import rebuild
+from kg.cli import _progress_printer, cli
 from kg.pipeline import add_article, build, corpus_quads, load_corpus, remove_article
 from kg.store import Store
 
@@ -207,6 +210,43 @@ def test_a_parallel_build_writes_the_same_bytes(tmp_path, monkeypatch):
     one, two = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "two"))
     assert {k: v for k, v in one.items() if k != "outputs"} == \
         {k: v for k, v in two.items() if k != "outputs"}
+
+
+def test_a_build_reports_its_progress_by_batches(tmp_path, monkeypatch):
+    """``progress(done, total)`` after each batch is handed to the store, in reading order
+    whatever worker made it, up to every article; one batch, one call."""
+    calls = []
+    monkeypatch.setattr(pipeline, "LOAD_BATCH", 1)
+    build(DATA, tmp_path / "many", validate=False, workers=2,
+          progress=lambda done, total: calls.append((done, total)))
+    articles = len(list((DATA / "articles").glob("*.txt")))
+    assert calls == [(n, articles) for n in range(1, articles + 1)]
+    monkeypatch.setattr(pipeline, "LOAD_BATCH", 250)
+    calls.clear()
+    build(DATA, tmp_path / "one", validate=False, progress=lambda *a: calls.append(a))
+    assert calls == [(articles, articles)]
+
+
+def test_kg_build_shows_progress_on_stderr_only_when_asked(tmp_path):
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["build", "--no-validate", "--progress", "--out",
+                                str(tmp_path / "a")])
+    assert shown.exit_code == 0, shown.output
+    articles = len(list((DATA / "articles").glob("*.txt")))
+    assert shown.stderr == f"  {articles}/{articles} articles read\n"
+    assert "articles read" not in shown.stdout
+    quiet = runner.invoke(cli, ["build", "--no-validate", "--out", str(tmp_path / "b")])
+    assert quiet.exit_code == 0 and quiet.stderr == ""  # not a terminal
+
+
+def test_progress_lines_in_a_log_come_at_each_tenth():
+    log = io.StringIO()
+    show = _progress_printer(log)
+    for done in range(1, 1001):
+        show(done, 1000)
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "  1/1,000 articles read" and lines[-1] == "  1,000/1,000 articles read"
+    assert len(lines) == 11
 
 
 def test_a_build_caps_its_loads_by_the_size_of_its_store(tmp_path, monkeypatch):
