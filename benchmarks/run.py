@@ -52,7 +52,8 @@ queries     every named query (kg.query.load_queries()) run with kg.query.run_na
             floor: for the question with a large answer (the hub actor's meetings), the
             answer's keys found alone (FLOORS): no text of the question can be faster.
             Kept: every question and each listing's first page asked again, read back from
-            the answers kept beside the store (kg.kept_answers; off in every other phase).
+            the answers kept beside the store (kg.kept_answers; off in every other phase),
+            in one process, then each answer kept read back in a process of its own.
 network     actor_network, actor_meeting_network, centrality (degree, pagerank),
             connecting_chains(store, a, b), ego_network(radius 2): "cold" = first call in a fresh
             process (store just opened; the views are fetched from the store, their kept rows
@@ -848,14 +849,19 @@ def engine_floors(store, a) -> dict:
 
 
 def phase_question(a):
-    """One question about one thing, in a process of its own (as each ``kg query`` runs it):
-    the store opened and its name index read first, then p50/p95 of the question."""
+    """One question, in a process of its own (as each ``kg query`` runs it): the store opened
+    and its name index read first, then p50/p95 of the question (a page of ``limit`` rows when
+    given). With ``keep``, its answer is read back from the answers kept beside the store when
+    it is there, as a later ``kg query`` reads it."""
     from kg import query as Q
 
+    if a.get("keep"):
+        os.environ.pop("KG_KEEP_ANSWERS", None)
     store = open_store(a)
     Q._index(store)  # read once per process: not the question's cost
-    stats, _ = measure(lambda: Q.run_named(store, a["name"], a["case_params"]), a["repeats"],
-                       warmup=1, budget=a["budget"])
+    stats, _ = measure(lambda: Q.run_named(store, a["name"], a["case_params"],
+                                           limit=a.get("limit")),
+                       a["repeats"], warmup=1, budget=a["budget"])
     return stats
 
 
@@ -891,11 +897,45 @@ def phase_pages(a):
     return out
 
 
+def kept_cases(P: dict) -> dict[str, tuple]:
+    """The cases :func:`phase_kept` asks again, by key: (query, variant, params, limit)."""
+    # the first pages first: asked after its whole listing, a page is read from that
+    cases = [(n, v, p, PAGE_ROWS) for n, v, p in query_cases(P)
+             if v in LISTINGS and p is not None]
+    cases += [(n, v, p, None) for n, v, p in query_cases(P)
+              if p is not None and not n.startswith("view_")]
+    return {f"{n} [{v}]" + (" first page" if limit else ""): (n, v, p, limit)
+            for n, v, p, limit in cases}
+
+
+def kept_alone(a, work: Path, kept: dict, timeout: float) -> dict:
+    """Each answer :func:`phase_kept` kept, read back in a process of its own, as a later
+    ``kg query`` reads it (:func:`phase_question` with ``keep``). :func:`phase_kept` asks
+    every case in one process, after the listings' large answers, as a long-lived
+    ``kg serve`` worker would."""
+    out = {}
+    cases = kept_cases(a["params"])
+    for key, x in kept.items():
+        if not isinstance(x, dict) or not x.get("kept") or key not in cases:
+            continue
+        name, _variant, params, limit = cases[key]
+        res = run_child("question", dict(a, name=name, case_params=params, limit=limit,
+                                         keep=True, tag="kept_alone"), work, timeout=timeout)
+        if "p50_ms" in res:
+            out[key] = {k: res[k] for k in ("n", "p50_ms", "p95_ms")}
+            progress(f"  {key} read back in a process of its own: p50 {res['p50_ms']} ms  "
+                     f"p95 {res['p95_ms']} ms")
+        else:
+            out[key] = {"error": res.get("error") or res.get("timeout")}
+    return out
+
+
 def phase_kept(a):
-    """Each question asked again, as a later ``kg query`` asks it, its answer read back from the
-    file kept beside the store (:mod:`kg.kept_answers`): the file emptied first, each case asked
-    once (made, and kept if it took :data:`kg.kept_answers.KEEP_AFTER` or more), then again,
-    p50/p95. The cases: every question of the queries phase (about one thing, and the whole
+    """Each question asked again, its answer read back from the file kept beside the store
+    (:mod:`kg.kept_answers`): the file emptied first, each case asked once (made, and kept if
+    it took :data:`kg.kept_answers.KEEP_AFTER` or more), then again, p50/p95, all in this one
+    process (:func:`kept_alone` reads each back in a process of its own). The cases
+    (:func:`kept_cases`): every question of the queries phase (about one thing, and the whole
     listings) and each listing's first page."""
     os.environ.pop("KG_KEEP_ANSWERS", None)
     from kg import query as Q
@@ -907,14 +947,8 @@ def phase_kept(a):
         return {"error": "the store has no place for kept answers"}
     kept.path.unlink(missing_ok=True)
     Q._index(store)  # read once per process: not the question's cost
-    # the first pages first: asked after its whole listing, a page is read from that
-    cases = [(n, v, p, PAGE_ROWS) for n, v, p in query_cases(a["params"])
-             if v in LISTINGS and p is not None]
-    cases += [(n, v, p, None) for n, v, p in query_cases(a["params"])
-              if p is not None and not n.startswith("view_")]
     out = {}
-    for name, variant, params, limit in cases:
-        key = f"{name} [{variant}]" + (" first page" if limit else "")
+    for key, (name, variant, params, limit) in kept_cases(a["params"]).items():
         try:
             first, result = timed(lambda: Q.run_named(store, name, params, limit=limit))
             again, _ = measure(lambda: Q.run_named(store, name, params, limit=limit),
@@ -1041,6 +1075,7 @@ def run_queries(a, work: Path, case_timeout: float) -> dict:
     res["served"] = run_child("served", dict(a, timeout=case_timeout, tag="served"), work)
     res["pages"] = run_child("pages", dict(a, tag="pages"), work)
     res["kept"] = run_child("kept", dict(a, tag="kept"), work)
+    res["kept_alone"] = kept_alone(a, work, res["kept"], case_timeout + 30)
     return res
 
 
@@ -1691,13 +1726,18 @@ def _r_queries(L, r, results):
                     f"{k}{'*' if x['planned'] else ''} {x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}, "
                     f"{x['deep_p50_ms']:,.1f}" for k, x in pages.items()])
         kept = {k: x for k, x in (qres.get("kept") or {}).items() if isinstance(x, dict)}
-        _by_threes(L, f"  (asked again as a later `kg query` asks: read back from the answers "
+        _by_threes(L, f"  (asked again, in one process, as a `kg serve` worker asks: read back from the answers "
                    f"kept beside the store ({(qres.get('kept') or {}).get('file_mb', 0):,.1f} "
                    f"MB), - where an answer was too quick to keep; first ms, then again p50/p95 "
                    f"ms:)",
                    [f"{k} {x['error']}" if "error" in x else
                     f"{k}{'' if x['kept'] else ' -'} {x['first_ms']:,.1f}, "
                     f"{x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}" for k, x in kept.items()])
+        alone = {k: x for k, x in (qres.get("kept_alone") or {}).items() if isinstance(x, dict)}
+        _by_threes(L, "  (the same answers kept, each read back in a process of its own, as a "
+                   "later `kg query` reads it, p50/p95 ms:)",
+                   [f"{k} {x['error']}" if "error" in x else
+                    f"{k} {x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}" for k, x in alone.items()])
 
 
 def _by_threes(L: list, heading: str, items: list[str]) -> None:
@@ -1799,8 +1839,8 @@ def rb_bound(results):
 
 
 def _timed_cases(r: dict, part: str) -> dict:
-    """The cases of a part of the queries phase ("alone", "served", "pages", "kept") that were
-    timed."""
+    """The cases of a part of the queries phase ("alone", "served", "pages", "kept",
+    "kept_alone") that were timed."""
     found = r.get("queries", {}).get(part) or {}
     return {k: x for k, x in found.items() if isinstance(x, dict) and "p95_ms" in x}
 
@@ -1887,6 +1927,9 @@ def targets(results) -> list[str]:
                 f"{kind} {sum(kept[k]['p95_ms'] <= limit for k in keys)}/{len(keys)}"
                 for kind, keys in kinds.items() if keys)
             rows.append((label, f"{split}; {text.split('; ', 1)[1]}", ok))
+        alone = _timed_cases(r, "kept_alone")
+        if alone:
+            rows.append(_worst_row("  ... kept, each in a process of its own (info)", alone))
     b = r.get("build", {})
     if "quads_per_s" in b:
         rows.append(("build >= 100,000 quads/s", f"{b['quads_per_s']:,.0f} quads/s",
