@@ -48,8 +48,13 @@ def build(data_dir, out_dir, no_validate, progress):
     stream = click.get_text_stream("stderr")
     if progress is None:
         progress = stream.isatty()
-    report = run_build(data_dir or DEFAULT_DATA, out_dir, validate=not no_validate,
-                       progress=_progress_printer(stream) if progress else None)
+    shown = _Progress(stream) if progress else None
+    try:
+        report = run_build(data_dir or DEFAULT_DATA, out_dir, validate=not no_validate,
+                           progress=shown)
+    finally:
+        if shown is not None:
+            shown.close()  # an error's message then starts on a line of its own
     click.echo(f"built {out_dir}/ from {data_dir or DEFAULT_DATA}")
     for name in ("articles", "claims", "actors", "meetings", "pledges", "statements", "figures",
                  "graphs", "triples"):
@@ -59,21 +64,31 @@ def build(data_dir, out_dir, no_validate, progress):
         click.echo(f"  wrote {path}")
 
 
-def _progress_printer(stream):
+class _Progress:
     """A ``progress(done, total)`` for :func:`kg.pipeline.build`: one line rewritten in place on
     a terminal; elsewhere (a log), a line at each tenth of the articles."""
-    tty = stream.isatty()
-    shown = [-1]
 
-    def show(done, total):
-        if tty:
-            end = "\n" if done >= total else ""
-            stream.write(f"\r  {done:,}/{total:,} articles read{end}")
-        elif done * 10 // total > shown[0]:
-            shown[0] = done * 10 // total
-            stream.write(f"  {done:,}/{total:,} articles read\n")
-        stream.flush()
-    return show
+    def __init__(self, stream):
+        self._stream, self._tty = stream, stream.isatty()
+        self._tenth, self._open = -1, False
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._tty:
+            self._stream.write(f"\r  {done:,}/{total:,} articles read")
+            self._open = True
+            if done >= total:
+                self.close()
+        elif done * 10 // total > self._tenth:
+            self._tenth = done * 10 // total
+            self._stream.write(f"  {done:,}/{total:,} articles read\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """End a line left open on a terminal."""
+        if self._open:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._open = False
 
 
 _STORE = click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),

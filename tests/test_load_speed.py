@@ -23,7 +23,7 @@ from kg import entities, pipeline
 from kg.entities import REGISTRY_CACHE, IndexedRegistry, cached_registry, load_registry
 from kg.errors import ArticleError, ClaimError, QuoteNotFound
 from kg.derive import rebuild
-from kg.cli import _progress_printer, cli
+from kg.cli import _Progress, cli
 from kg.pipeline import add_article, build, corpus_quads, load_corpus, remove_article
 from kg.store import Store
 
@@ -241,12 +241,33 @@ def test_kg_build_shows_progress_on_stderr_only_when_asked(tmp_path):
 
 def test_progress_lines_in_a_log_come_at_each_tenth():
     log = io.StringIO()
-    show = _progress_printer(log)
+    show = _Progress(log)
     for done in range(1, 1001):
         show(done, 1000)
+    show.close()
     lines = log.getvalue().splitlines()
     assert lines[0] == "  1/1,000 articles read" and lines[-1] == "  1,000/1,000 articles read"
     assert len(lines) == 11
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_on_a_terminal_is_one_line_ended_at_the_end_or_on_an_error():
+    done = _Terminal()
+    show = _Progress(done)
+    show(1, 2)
+    show(2, 2)
+    show.close()
+    assert done.getvalue() == "\r  1/2 articles read\r  2/2 articles read\n"
+    stopped = _Terminal()
+    show = _Progress(stopped)
+    show(1, 2)
+    show.close()  # what kg build does when the build raises
+    show.close()
+    assert stopped.getvalue() == "\r  1/2 articles read\n"
 
 
 def test_a_build_caps_its_loads_by_the_size_of_its_store(tmp_path, monkeypatch):
