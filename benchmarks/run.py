@@ -1726,10 +1726,10 @@ def _r_queries(L, r, results):
                     f"{k}{'*' if x['planned'] else ''} {x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}, "
                     f"{x['deep_p50_ms']:,.1f}" for k, x in pages.items()])
         kept = {k: x for k, x in (qres.get("kept") or {}).items() if isinstance(x, dict)}
-        _by_threes(L, f"  (asked again, in one process, as a `kg serve` worker asks: read back from the answers "
-                   f"kept beside the store ({(qres.get('kept') or {}).get('file_mb', 0):,.1f} "
-                   f"MB), - where an answer was too quick to keep; first ms, then again p50/p95 "
-                   f"ms:)",
+        _by_threes(L, f"  (asked again, in one process, as a `kg serve` worker asks: read back "
+                   f"from the answers kept beside the store "
+                   f"({(qres.get('kept') or {}).get('file_mb', 0):,.1f} MB), - where an answer "
+                   f"was too quick to keep; first ms, then again p50/p95 ms:)",
                    [f"{k} {x['error']}" if "error" in x else
                     f"{k}{'' if x['kept'] else ' -'} {x['first_ms']:,.1f}, "
                     f"{x['p50_ms']:,.1f}/{x['p95_ms']:,.1f}" for k, x in kept.items()])
