@@ -215,13 +215,13 @@ def test_a_parallel_build_writes_the_same_bytes(tmp_path, monkeypatch):
 def test_a_build_reports_its_progress_by_batches(tmp_path, monkeypatch):
     """``progress(done, total)`` after each batch is handed to the store, in reading order
     whatever worker made it, up to every article; one batch, one call."""
-    calls = []
+    calls, batch = [], pipeline.LOAD_BATCH
     monkeypatch.setattr(pipeline, "LOAD_BATCH", 1)
     build(DATA, tmp_path / "many", validate=False, workers=2,
           progress=lambda done, total: calls.append((done, total)))
     articles = len(list((DATA / "articles").glob("*.txt")))
     assert calls == [(n, articles) for n in range(1, articles + 1)]
-    monkeypatch.setattr(pipeline, "LOAD_BATCH", 250)
+    monkeypatch.setattr(pipeline, "LOAD_BATCH", batch)  # the seed articles, one batch
     calls.clear()
     build(DATA, tmp_path / "one", validate=False, progress=lambda *a: calls.append(a))
     assert calls == [(articles, articles)]
