@@ -73,14 +73,18 @@ class _Progress:
         self._tenth, self._open = -1, False
 
     def __call__(self, done: int, total: int) -> None:
+        line = f"  {done:,}/{total:,} articles read"
+        if done >= total:
+            # the last loads and the compaction follow, silently: 10 s at 100k articles
+            line += "; finishing the store"
         if self._tty:
-            self._stream.write(f"\r  {done:,}/{total:,} articles read")
+            self._stream.write("\r" + line)
             self._open = True
             if done >= total:
                 self.close()
         elif done * 10 // total > self._tenth:
             self._tenth = done * 10 // total
-            self._stream.write(f"  {done:,}/{total:,} articles read\n")
+            self._stream.write(line + "\n")
         self._stream.flush()
 
     def close(self) -> None:

@@ -233,7 +233,7 @@ def test_kg_build_shows_progress_on_stderr_only_when_asked(tmp_path):
                                 str(tmp_path / "a")])
     assert shown.exit_code == 0, shown.output
     articles = len(list((DATA / "articles").glob("*.txt")))
-    assert shown.stderr == f"  {articles}/{articles} articles read\n"
+    assert shown.stderr == f"  {articles}/{articles} articles read; finishing the store\n"
     assert "articles read" not in shown.stdout
     quiet = runner.invoke(cli, ["build", "--no-validate", "--out", str(tmp_path / "b")])
     assert quiet.exit_code == 0 and quiet.stderr == ""  # not a terminal
@@ -246,7 +246,8 @@ def test_progress_lines_in_a_log_come_at_each_tenth():
         show(done, 1000)
     show.close()
     lines = log.getvalue().splitlines()
-    assert lines[0] == "  1/1,000 articles read" and lines[-1] == "  1,000/1,000 articles read"
+    assert lines[0] == "  1/1,000 articles read"
+    assert lines[-1] == "  1,000/1,000 articles read; finishing the store"
     assert len(lines) == 11
 
 
@@ -261,7 +262,7 @@ def test_progress_on_a_terminal_is_one_line_ended_at_the_end_or_on_an_error():
     show(1, 2)
     show(2, 2)
     show.close()
-    assert done.getvalue() == "\r  1/2 articles read\r  2/2 articles read\n"
+    assert done.getvalue() == "\r  1/2 articles read\r  2/2 articles read; finishing the store\n"
     stopped = _Terminal()
     show = _Progress(stopped)
     show(1, 2)
