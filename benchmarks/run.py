@@ -78,7 +78,8 @@ every named question p95 <= 10 ms; end-to-end build >= 5x plain rdflib and >= 10
 <= 500 MB per million quads; `kg add` of one article <= 100 ms.
 
 Output: a table on stdout, and OUT/results-<time>.json, OUT/latest.json, OUT/latest.txt (OUT is
-git-ignored). The machine's load average is recorded: other processes skew wall times, so CPU
+git-ignored); a run of some phases (--phases) leaves latest.* as they were, unless merged into
+them (--merge-into). The machine's load average is recorded: other processes skew wall times, so CPU
 seconds are given for the build too.
 """
 
@@ -2095,10 +2096,15 @@ def main(argv=None):
     results["meta"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
     results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
     text += f"\n\n(total {results['meta']['total_s']:.0f} s)\n"
-    print(text)
     (out / f"results-{stamp}.json").write_text(json.dumps(results, indent=1, default=str))
-    (out / "latest.json").write_text(json.dumps(results, indent=1, default=str))
-    (out / "latest.txt").write_text(text)
+    if args.phase_set != set(ALL_PHASES) and not args.merge_into:
+        # a table of some phases would replace the whole one that latest.* hold
+        text += (f"(some phases only: {out / 'latest.txt'} and latest.json left as they were; "
+                 f"this run is in results-{stamp}.json, and --merge-into adds it to them)\n")
+    else:
+        (out / "latest.json").write_text(json.dumps(results, indent=1, default=str))
+        (out / "latest.txt").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

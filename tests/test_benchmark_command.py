@@ -103,3 +103,21 @@ def test_each_kept_answer_is_read_back_in_a_process_of_its_own(smoke):
     for key, x in alone.items():
         assert x["n"] >= 1 and x["p95_ms"] >= x["p50_ms"] >= 0, key
     assert "each read back in a process of its own" in done.stdout
+
+
+def test_a_run_of_some_phases_leaves_the_latest_table_as_it_was(smoke):
+    """``--phases`` measures part of a run: it is written to its own results file (and printed),
+    not over the whole table the last full run left in ``latest.*``."""
+    done, results = smoke
+    assert done.returncode == 0
+    before = {name: (results / name).read_bytes() for name in ("latest.json", "latest.txt")}
+    runs = set(results.glob("results-*.json"))
+    part = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--sizes", str(SIZE),
+         "--phases", "raw", "--out", str(results), "--corpora", str(results.parent / "corpora")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert part.returncode == 0, part.stderr[-3000:]
+    assert {name: (results / name).read_bytes() for name in before} == before
+    (new,) = set(results.glob("results-*.json")) - runs
+    assert json.loads(new.read_text())["sizes"][str(SIZE)]["raw"]["quads_per_s"] > 0
+    assert "latest.json left as they were" in part.stdout
