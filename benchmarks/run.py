@@ -61,7 +61,8 @@ network     actor_network, actor_meeting_network, centrality (degree, pagerank),
             earlier one kept beside the store (kg.network._kept_rows), "warm" = p50/p95
             of --repeats calls once cached. centrality and ego_network take the view as
             returned by actor_network(store), as a caller would; "compute" is the function alone
-            on a graph in hand.
+            on a graph in hand. Betweenness and closeness (every shortest path) once each by
+            networkx, the baseline, and by igraph as kg computes them when it is installed.
 html        kg.html.render_html + write_html of the ego network (radius 2) and of a 5,000-node
             view (a breadth-first cut of actor_meeting_network; the whole view if smaller):
             seconds and file size.
@@ -1129,6 +1130,26 @@ def phase_network_cold(a):
     return {"cold_ms": out, "memory": mem.report()}
 
 
+def _by_paths(G, budget: float) -> dict:
+    """Betweenness and closeness of the actor view, as kg.network.centrality computes them
+    (igraph, if installed), and by networkx, its fallback and the baseline, on the same
+    collapsed graph: seconds, and how far apart the scores are (the same figures)."""
+    from kg import network as N
+
+    simple = N._collapse(G)
+    out = {"engine": "networkx"}
+    for m in ("betweenness", "closeness"):
+        slow_s, slow = timed(lambda: N._BY_PATHS[m](simple))
+        out[m] = {"networkx_s": round(slow_s, 4)}
+        if N._by_paths_in_igraph(simple, m) is not None:
+            out["engine"] = "igraph"
+            stats, fast = measure(lambda: N._by_paths_in_igraph(simple, m), 3, budget=budget)
+            out[m].update(s=stats["p50_ms"] / 1e3,
+                          max_diff=max((abs(fast[k] - slow[k]) for k in slow), default=0))
+        progress(f"  {m}: {out[m]}")
+    return out
+
+
 def phase_network_warm(a):
     from kg import network as N
 
@@ -1148,6 +1169,7 @@ def phase_network_warm(a):
         stats, out = measure(fn, a["repeats"], warmup=1, budget=a["budget"])
         res["warm"][name] = stats
         progress(f"  warm {name}: p50 {stats['p50_ms']} ms p95 {stats['p95_ms']} ms")
+    res["by_paths"] = _by_paths(G, a["budget"])
     res["chains_found"] = len(ops["connecting_chains"]())
     res["ego"] = centre = _ego(G, P)
     ego = N.ego_network(G, centre, 2)
@@ -1787,6 +1809,21 @@ def _r_network(L, r, results):
         L.append(f"  (warm actor_network returns a deep copy of the cached view: _fresh "
                  f"{c['actor_network copy (_fresh)']['p50_ms']:,.1f} ms; len(store), a full scan, "
                  f"{c['len(store)']['p50_ms']:,.1f} ms)")
+        bp = net.get("by_paths") or {}
+        if "betweenness" in bp:
+            parts = []
+            for m in ("betweenness", "closeness"):
+                x = bp[m]
+                if "s" in x:
+                    parts.append(f"{m} {fmt(x['s'] * 1e3, ' ms')} against networkx's "
+                                 f"{fmt(x['networkx_s'] * 1e3, ' ms')} "
+                                 f"({ratio(x['networkx_s'], x['s']) or 0:,.0f}x; scores within "
+                                 f"{x['max_diff']:.0e})")
+                else:
+                    parts.append(f"{m} {fmt(x['networkx_s'] * 1e3, ' ms')}")
+            L.append(f"  (centrality by shortest paths, by {bp['engine']}"
+                     + ("" if bp["engine"] == "igraph" else ", igraph not installed")
+                     + ": " + "; ".join(parts) + ")")
         if net.get("html_view"):
             L.append(f"  (5000-node HTML view: {net['html_view']})")
         h = net.get("html", {})

@@ -65,6 +65,10 @@ def test_every_phase_writes_its_figures(smoke):
     assert figures["build"]["quads"] == figures["raw"]["quads"]
     assert figures["baseline"]["quads"] == figures["build"]["quads"]
     assert figures["add"]["cli_ok"]
+    by_paths = figures["network"]["by_paths"]  # igraph comes with the test extras
+    assert by_paths["engine"] == "igraph"
+    for m in ("betweenness", "closeness"):
+        assert by_paths[m]["networkx_s"] >= 0 and by_paths[m]["max_diff"] < 1e-9, m
 
 
 def test_every_named_question_is_timed(smoke):

@@ -7,6 +7,8 @@ other articles add are only checked for the properties every link must have.
 from __future__ import annotations
 
 import doctest
+import random
+from fractions import Fraction
 from pathlib import Path
 
 import networkx as nx
@@ -297,6 +299,82 @@ def test_centrality_of_an_empty_view():
     assert centrality(nx.MultiDiGraph(), "pagerank") == []
 
 
+def _random_views(count: int, weights=(1, 2, 3, 4, 5, 6, 7)):
+    """Seeded random views, with isolated nodes, several components and repeated links."""
+    for seed in range(count):
+        rng = random.Random(seed)
+        n = rng.randint(1, 30)
+        view = nx.MultiDiGraph()
+        view.add_nodes_from((i, {"label": f"n{i}"}) for i in range(n))
+        for _ in range(rng.randint(0, 3 * n)):
+            view.add_edge(rng.randrange(n), rng.randrange(n), weight=rng.choice(weights))
+        yield view
+
+
+def _exact(view, measure: str) -> dict:
+    """``measure`` of ``view`` with lengths as fractions: no tie between shortest paths lost."""
+    simple = network._collapse(view)
+    length = lambda u, v, d: Fraction(1, d["weight"])  # noqa: E731
+    if measure == "betweenness":
+        return nx.betweenness_centrality(simple, weight=length)
+    return {k: float(c) for k, c in nx.closeness_centrality(simple, distance=length).items()}
+
+
+@pytest.fixture(params=["igraph", "networkx"])
+def engine(request, monkeypatch):
+    """Which library computes the measures made of shortest paths: igraph (installed with the
+    test extras), or networkx, as without the ``fast`` extra."""
+    if request.param == "igraph":
+        import igraph  # noqa: F401  (an ImportError here is a missing install step)
+    else:
+        monkeypatch.setattr(network, "_by_paths_in_igraph", lambda simple, measure: None)
+    return request.param
+
+
+@pytest.mark.parametrize("measure", ["betweenness", "closeness"])
+def test_measures_of_shortest_paths_are_exact(engine, measure):
+    """Every engine gives networkx's definitions, computed as if with exact fractions: with
+    floats, 1/3 + 1/3 + 1/3 may not equal 1 and a tie between shortest paths be missed."""
+    for view in _random_views(40):
+        got = {iri: score for iri, _label, score in centrality(view, measure)}
+        want = _exact(view, measure)
+        assert got.keys() == {str(n) for n in want}
+        assert max(abs(got[str(n)] - want[n]) for n in want) < 1e-12, view.edges(data=True)
+
+
+def test_float_lengths_lose_ties_that_whole_numbers_keep():
+    """Why the lengths are whole numbers: the same graphs with networkx's float lengths are
+    off, so the test above can tell."""
+    off = 0.0
+    for view in _random_views(40, weights=(1, 3)):
+        simple = network._collapse(view)
+        floats = nx.betweenness_centrality(simple, weight="distance")
+        off = max([off] + [abs(floats[n] - x) for n, x in _exact(view, "betweenness").items()])
+    assert off > 1e-3
+
+
+def test_both_engines_rank_the_seed_actors_alike(graph, monkeypatch):
+    for measure in ("betweenness", "closeness"):
+        fast = centrality(graph, measure)
+        with monkeypatch.context() as m:
+            m.setattr(network, "_by_paths_in_igraph", lambda simple, measure: None)
+            slow = centrality(graph, measure)
+        assert [iri for iri, *_ in fast] == [iri for iri, *_ in slow]
+        assert max(abs(a[2] - b[2]) for a, b in zip(fast, slow)) < 1e-12
+
+
+def test_lengths_igraph_cannot_take_are_left_to_networkx():
+    view = nx.MultiDiGraph()
+    view.add_nodes_from((n, {"label": n}) for n in "abc")
+    view.add_edge("a", "b", weight=0)  # no outlet: an infinite length
+    view.add_edge("b", "c", weight=1)
+    simple = network._collapse(view)
+    for measure in ("betweenness", "closeness"):
+        assert network._by_paths_in_igraph(simple, measure) is None
+        assert ({iri: s for iri, _, s in centrality(view, measure)}
+                == network._BY_PATHS[measure](simple))
+
+
 # --- chains -------------------------------------------------------------------------------------
 
 def test_chains_between_pompeo_and_kim(store):
@@ -411,3 +489,25 @@ def test_actor_meeting_network_filters(store):
 def test_module_doctests():
     result = doctest.testmod(network, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_kg_central_says_when_networkx_will_be_slow(built, monkeypatch):
+    """Without igraph, a ranking by shortest paths over many actors takes minutes: the CLI
+    says so on stderr, and how to make it seconds; the ranking itself is unchanged."""
+    from click.testing import CliRunner
+
+    import kg.cli
+
+    args = ["central", "--measure", "betweenness", "--store", str(built / "store")]
+    runner = CliRunner()
+    quick = runner.invoke(kg.cli.cli, args)
+    assert quick.exit_code == 0 and quick.stderr == ""
+    monkeypatch.setattr(kg.cli, "_SLOW_PATHS", 10)  # as if the seed's actors were thousands
+    real = kg.cli.importlib.util.find_spec
+    monkeypatch.setattr(kg.cli.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "igraph" else real(name, *a))
+    slow = runner.invoke(kg.cli.cli, args)
+    assert slow.exit_code == 0 and "pip install -e '.[fast]'" in slow.stderr
+    assert slow.stdout == quick.stdout
+    degree = runner.invoke(kg.cli.cli, ["central", "--store", str(built / "store")])
+    assert degree.exit_code == 0 and degree.stderr == ""
