@@ -1814,13 +1814,15 @@ def _r_network(L, r, results):
             parts = []
             for m in ("betweenness", "closeness"):
                 x = bp[m]
+                def took(sec):
+                    return f"{sec:,.1f} s" if sec >= 1 else fmt(sec * 1e3, " ms")
+
                 if "s" in x:
-                    parts.append(f"{m} {fmt(x['s'] * 1e3, ' ms')} against networkx's "
-                                 f"{fmt(x['networkx_s'] * 1e3, ' ms')} "
+                    parts.append(f"{m} {took(x['s'])} against networkx's {took(x['networkx_s'])} "
                                  f"({ratio(x['networkx_s'], x['s']) or 0:,.0f}x; scores within "
                                  f"{x['max_diff']:.0e})")
                 else:
-                    parts.append(f"{m} {fmt(x['networkx_s'] * 1e3, ' ms')}")
+                    parts.append(f"{m} {took(x['networkx_s'])}")
             L.append(f"  (centrality by shortest paths, by {bp['engine']}"
                      + ("" if bp["engine"] == "igraph" else ", igraph not installed")
                      + ": " + "; ".join(parts) + ")")

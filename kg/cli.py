@@ -227,7 +227,7 @@ def _window(func):
 
 
 #: Actors above which networkx's betweenness or closeness takes many seconds (at 100k
-#: articles, 3,215 actors: 101 s and 51 s).
+#: articles, 3,215 actors: 113 s and 61 s).
 _SLOW_PATHS = 1_000
 
 
