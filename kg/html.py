@@ -49,6 +49,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from pyvis.network import Network
 
+from .memory import paused_gc
+
 __all__ = ["render_html", "write_html", "script_json", "spring_positions", "node_group",
            "GROUPS", "LAYOUTS", "PYTHON_LAYOUT_THRESHOLD", "VIS_VERSION"]
 
@@ -597,6 +599,7 @@ def _graph_data(graph, store, layout: str) -> dict:
 
 # --- the page -----------------------------------------------------------------------------------
 
+@paused_gc()  # 100k articles, an ego page of 1,292 actors: 11.8 s with collection, 4.4 paused
 def render_html(graph, store=None, *, title: str, layout: str = "auto") -> str:
     """One self-contained, interactive HTML page drawing ``graph``.
 

@@ -30,7 +30,6 @@ sets :data:`KEEP_AFTER` in seconds.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -43,6 +42,7 @@ from pathlib import Path
 
 from rdflib import BNode, Literal, URIRef
 
+from .memory import paused_gc
 from .store import _XSD_STRING, Store, _literal, kept_beside
 
 __all__ = ["KeptAnswers", "KEEP_AFTER", "MAX_BYTES", "FORMAT"]
@@ -228,17 +228,12 @@ class KeptAnswers:
             "SELECT data FROM rows WHERE key = ? AND n >= ? AND n < ? ORDER BY n",
             (key, offset, end))]
         decode = _decoder()
-        # Thousands of new dicts and terms, none in a cycle: collections while they are made
-        # only walk them again. 10k articles, read back p95 without and with: facts by 3+
-        # outlets (9.6k rows) 70 and 55 ms, every actor 21 and 7.6, who met whom 8.7 and 6.5
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        # Thousands of new dicts and terms, none in a cycle (kg.memory). 10k articles, read
+        # back p95 with collection running and paused: facts by 3+ outlets (9.6k rows) 70 and
+        # 55 ms, every actor 21 and 7.6, who met whom 8.7 and 6.5
+        with paused_gc():
             rows = [dict(zip(names, map(decode, values)))
                     for values in json.loads("[" + ",".join(found) + "]")]
-        finally:
-            if collecting:
-                gc.enable()
         if len(rows) != max(0, min(end, count) - offset):
             return None  # a file changed by hand: not to be trusted
         return names, rows, end < count or not complete

@@ -51,6 +51,7 @@ import networkx as nx
 
 from .entities import name_key
 from .errors import AmbiguousEntity, QueryError, UnknownEntity
+from .memory import paused_gc
 from .query import named_query, resolve_name, run_named_text, side_by_side
 from .store import Store, keep_beside, read_kept
 from .vocab import KG
@@ -382,6 +383,7 @@ def _view(store: Store, name: str, make, start, end, outlets):
     return restrict(base, start=start, end=end, outlets=outlets)
 
 
+@paused_gc()
 def actor_network(store: Store, *, start=None, end=None, outlets=None) -> nx.MultiDiGraph:
     """Actors and the typed links between them that the claims state.
 
@@ -431,6 +433,7 @@ def actor_network(store: Store, *, start=None, end=None, outlets=None) -> nx.Mul
     return _view(store, "actor_network", _build_actor_network, start, end, outlets)
 
 
+@paused_gc()
 def actor_meeting_network(store: Store, *, start=None, end=None, outlets=None) -> nx.Graph:
     """The bipartite graph of actors and the meetings they attended, missed or were expected at.
 
@@ -514,6 +517,7 @@ def _overlaps(attrs, lo, hi) -> bool:
     return lo is None or dt.date.fromisoformat(attrs["latest"]) >= lo
 
 
+@paused_gc()
 def restrict(graph, *, start=None, end=None, outlets=None):
     """The same view keeping only the links in a time window and/or from some outlets.
 
@@ -731,6 +735,7 @@ def _by_paths_in_igraph(simple: nx.Graph, measure: str) -> dict | None:
             for i, (node, c) in enumerate(zip(nodes, closeness))}
 
 
+@paused_gc()
 def centrality(graph, measure: str = "degree") -> list[tuple[str, str, float]]:
     """Rank the nodes of a view by a centrality measure.
 
@@ -899,6 +904,7 @@ def _hop_links(graph, u, v) -> list[dict]:
     return links
 
 
+@paused_gc()
 def connecting_chains(store_or_graph, a: str, b: str, *, max_chains: int = 20) -> list[list[dict]]:
     """Every shortest chain of links between two actors.
 
@@ -979,6 +985,7 @@ def connecting_chains(store_or_graph, a: str, b: str, *, max_chains: int = 20) -
     return [chain for _, chain in ranked[:max_chains]]
 
 
+@paused_gc()
 def ego_network(graph, actor_iri: str, radius: int = 1):
     """The part of a view within ``radius`` links of an actor, whichever way the links point.
 
@@ -1035,6 +1042,7 @@ _KIND_OF_TYPE = [  # most specific first
 ]
 
 
+@paused_gc()
 def result_network(store: Store, result) -> nx.MultiDiGraph:
     """The answer of a query as a graph: the nodes each row names, linked in column order.
 

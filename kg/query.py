@@ -42,6 +42,7 @@ import pyoxigraph as ox
 from . import iris
 from .errors import AmbiguousEntity, ParameterError, QueryError, UnknownEntity
 from .kept_answers import KeptAnswers
+from .memory import paused_gc
 from .store import (Store, engine_errors, from_ox, keep_beside, kept_beside, read_kept,
                     to_ox)
 from .vocab import NAMESPACES
@@ -436,6 +437,7 @@ def _saved_index(store: Store) -> _NameIndex | None:
         return None
 
 
+@paused_gc()  # 100k articles: the index read from its file in 0.42 s, 0.30 s paused
 def _index(store: Store) -> _NameIndex:
     """The name index of ``store``, made once per process and store version. A store opened
     read-only keeps it in a file beside it, keyed on the digest of its files
@@ -562,6 +564,7 @@ def _execute(store: Store, text: str, substitutions=None, limit: int | None = No
         return _read(store.raw.query(text, substitutions=substitutions or None), limit, skip)
 
 
+@paused_gc()  # 100k articles, every actor (24k rows): 4.5 s with collection running, 2.8 paused
 def _read(result, limit: int | None, skip: int = 0) -> QueryResult:
     """The first ``limit`` rows of ``result`` after ``skip`` ones; ``truncated`` if more follow."""
     if isinstance(result, ox.QueryBoolean):

@@ -53,6 +53,7 @@ from pathlib import Path
 
 from . import errors
 from .errors import KGError, QueryError, QueryTimeout, StoreError, UnsafeQuery
+from .memory import paused_gc
 from .safety import MAX_QUERY_CHARS
 
 __all__ = ["QueryRunner", "RawResult", "WorkersBusy", "encode_term", "decode_term",
@@ -173,6 +174,7 @@ class RawResult:
     truncated: bool = False
     elapsed: float = 0.0
 
+    @paused_gc()  # a row of new terms per row of the answer (kg.memory)
     def to_query_result(self):
         """The same answer as a :class:`kg.query.QueryResult` of rdflib terms."""
         from .query import QueryResult
@@ -260,6 +262,7 @@ def _query_form(text: str) -> str:
     return match.group(1).upper() if match else "SELECT"
 
 
+@paused_gc()  # a tuple per term of the answer, none in a cycle (kg.memory)
 def _collect(result, max_rows: int, max_bytes: int, started: float) -> RawResult:
     import pyoxigraph as ox
 
