@@ -78,3 +78,20 @@ def test_the_library_gives_collection_back(tmp_path):
                      store, title="ego")
     assert run_named(store, "noshows").rows
     assert gc.isenabled()
+
+
+def test_a_build_gives_collection_back_when_it_fails(tmp_path):
+    """A build pauses collection while it loads (its facts pile up); an article that fails
+    its checks midway still leaves collection running."""
+    import shutil
+
+    from kg.errors import KGError
+    from kg.pipeline import DEFAULT_DATA, build
+
+    data = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA, data)
+    claims = sorted((data / "claims").glob("*.yaml"))[-1]
+    claims.write_text(claims.read_text().replace("quote:", "quote: 'not in the article' #", 1))
+    with pytest.raises(KGError):
+        build(data, tmp_path / "out", validate=False)
+    assert gc.isenabled()
