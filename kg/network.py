@@ -715,8 +715,8 @@ def _by_paths_in_igraph(simple: nx.Graph, measure: str) -> dict | None:
             return None
         edges.append((index[u], index[v]))
         distances.append(float(distance))
-    g = igraph.Graph(n=len(nodes), edges=edges, directed=False)
     n = len(nodes)
+    g = igraph.Graph(n=n, edges=edges, directed=False)
     if measure == "betweenness":
         # igraph counts each unordered pair once; networkx counts (s, t) and (t, s), then
         # divides by (n - 1)(n - 2)
@@ -725,10 +725,8 @@ def _by_paths_in_igraph(simple: nx.Graph, measure: str) -> dict | None:
             directed=False, weights=distances))}
     # igraph: (r - 1) / (the distances to the r - 1 others reached); networkx scales that by
     # (r - 1) / (n - 1) (Wasserman and Faust), and gives 0 to a node that reaches no other
-    reached = g.connected_components().membership
-    sizes = [0] * (max(reached) + 1 if reached else 0)
-    for c in reached:
-        sizes[c] += 1
+    components = g.connected_components()
+    sizes, reached = components.sizes(), components.membership
     closeness = g.closeness(weights=distances, normalized=True)
     return {node: (c * (sizes[reached[i]] - 1) / (n - 1)
                    if n > 1 and sizes[reached[i]] > 1 else 0.0)
