@@ -1141,9 +1141,9 @@ def _by_paths(G, budget: float) -> dict:
     for m in ("betweenness", "closeness"):
         slow_s, slow = timed(lambda: N._BY_PATHS[m](simple))
         out[m] = {"networkx_s": round(slow_s, 4)}
-        if N._by_paths_in_igraph(simple, m) is not None:
+        stats, fast = measure(lambda: N._by_paths_in_igraph(simple, m), 3, budget=budget)
+        if fast is not None:  # None at once: igraph is not installed
             out["engine"] = "igraph"
-            stats, fast = measure(lambda: N._by_paths_in_igraph(simple, m), 3, budget=budget)
             out[m].update(s=stats["p50_ms"] / 1e3,
                           max_diff=max((abs(fast[k] - slow[k]) for k in slow), default=0))
         progress(f"  {m}: {out[m]}")
@@ -1811,12 +1811,12 @@ def _r_network(L, r, results):
                  f"{c['len(store)']['p50_ms']:,.1f} ms)")
         bp = net.get("by_paths") or {}
         if "betweenness" in bp:
+            def took(sec):
+                return f"{sec:,.1f} s" if sec >= 1 else fmt(sec * 1e3, " ms")
+
             parts = []
             for m in ("betweenness", "closeness"):
                 x = bp[m]
-                def took(sec):
-                    return f"{sec:,.1f} s" if sec >= 1 else fmt(sec * 1e3, " ms")
-
                 if "s" in x:
                     parts.append(f"{m} {took(x['s'])} against networkx's {took(x['networkx_s'])} "
                                  f"({ratio(x['networkx_s'], x['s']) or 0:,.0f}x; scores within "
