@@ -639,11 +639,24 @@ def phase_baseline(a):
     res["rdflib_rss_mb"] = mem.phases["rdflib Dataset.addN"]["growth_mb"]
     res["rdflib_len"] = len(ds)
     # what a build with rdflib as its store writes besides: the same two files (rdflib's
-    # in-memory store keeps nothing, so they are its persistent form)
+    # in-memory store keeps nothing, so they are its persistent form). Each write is cut at
+    # --rdflib-write-bound: rdflib's TriG writer grows faster than the number of graphs (197 s
+    # at 10k articles), and at 100k it would hold the run for hours. A cut write counts as the
+    # bound, so the end-to-end ratio is then a lower bound.
+    signal.signal(signal.SIGALRM, _alarm)
     with tempfile.TemporaryDirectory(dir=a.get("tmp")) as tmp:
         for fmt, name in (("nquads", "kg.nq"), ("trig", "kg.trig")):
-            t, _ = timed(lambda: ds.serialize(destination=os.path.join(tmp, name), format=fmt))
-            res[f"rdflib_write_{name.split('.')[1]}_s"] = round(t, 2)
+            key = f"rdflib_write_{name.split('.')[1]}_s"
+            signal.setitimer(signal.ITIMER_REAL, a["write_bound"])
+            t0 = time.perf_counter()
+            try:
+                ds.serialize(destination=os.path.join(tmp, name), format=fmt)
+                res[key] = round(time.perf_counter() - t0, 2)
+            except _Timeout:
+                res[key] = a["write_bound"]
+                res.setdefault("rdflib_write_cut", []).append(name)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
     res["rdflib_write_s"] = round(res["rdflib_write_nq_s"] + res["rdflib_write_trig_s"], 2)
     gc.collect()
     res["memory_before_queries"] = mem.report()
@@ -1459,6 +1472,7 @@ def run_size(size, args, corpora, out, res=None, save=lambda: None) -> dict:
                                                  "tmp": str(work),
                                                  "queries": with_queries,
                                                  "bound": args.rdflib_bound,
+                                                 "write_bound": args.rdflib_write_bound,
                                                  "repeats": args.rdflib_repeats}, work)
         b, base = res.get("build", {}), res["baseline"]
         e2e = _end_to_end(res)
@@ -1605,11 +1619,12 @@ def _r_baseline(L, r, results):
                  f"vs bulk_extend {base['disk_bulk_extend_s']:.1f} s)")
     elif base and "error" not in base and "timeout" not in base:
         e2e = _end_to_end(r) or {}
+        at_least = ">= " if e2e.get("rdflib_s_at_least") else ""
         L.append(f"baseline rdflib          load {base['rdflib_add_s']:.1f} s "
                  f"({fmt(base['quads'] / base['rdflib_add_s'])} quads/s), +{fmt(base['rdflib_rss_mb'])} MB RSS "
                  f"({fmt(base['rdflib_rss_mb'] / (base['quads'] / 1e6))} MB/Mquads)"
-                 + (f"; writing kg.nq {base['rdflib_write_nq_s']:.1f} s, kg.trig "
-                    f"{base['rdflib_write_trig_s']:.1f} s" if "rdflib_write_s" in base else ""))
+                 + (f"; writing kg.nq {_write_s(base, 'kg.nq')}, kg.trig "
+                    f"{_write_s(base, 'kg.trig')}" if "rdflib_write_s" in base else ""))
         L.append(f"  oxigraph in memory     Store.add {base['oxigraph_add_s']:.1f} s "
                  f"(term conversion {base['term_conversion_s']:.1f} s + extend "
                  f"{base['oxigraph_extend_s']:.1f} s), +{fmt(base['oxigraph_rss_mb'])} MB RSS "
@@ -1620,8 +1635,9 @@ def _r_baseline(L, r, results):
                      f"{base['disk_bulk_extend_s']:.1f} s (bulk, as the build)")
         L.append(f"  ratios (rdflib / ours): load into store {base['rdflib_add_s'] / base['oxigraph_add_s']:.1f}x, "
                  f"memory {ratio(base['rdflib_rss_mb'], base['oxigraph_rss_mb']) or 0:.1f}x"
-                 + (f", end-to-end build {e2e['rdflib_s']:.1f} s vs {e2e['ours_s']:.1f} s = "
-                    f"{e2e['rdflib_s'] / e2e['ours_s']:.2f}x" if e2e.get("rdflib_s") else "")
+                 + (f", end-to-end build {at_least}{e2e['rdflib_s']:.1f} s vs "
+                    f"{e2e['ours_s']:.1f} s = {at_least}{e2e['rdflib_s'] / e2e['ours_s']:.2f}x"
+                    if e2e.get("rdflib_s") else "")
                  + (f" (without writing the files {e2e['rdflib_store_only_s']:.1f} s = "
                     f"{e2e['rdflib_store_only_s'] / e2e['ours_s']:.2f}x)"
                     if e2e.get("rdflib_store_only_s") else ""))
@@ -1629,6 +1645,12 @@ def _r_baseline(L, r, results):
         L.append(f"baseline rdflib          failed: {base['error']}")
     else:
         L.append("baseline rdflib          not run at this size (--rdflib-max-size)")
+
+
+def _write_s(base: dict, name: str) -> str:
+    """How long rdflib took to write ``name``, or that it was cut at the bound."""
+    s = base[f"rdflib_write_{name.split('.')[1]}_s"]
+    return f"> {s:g} s (cut)" if name in base.get("rdflib_write_cut", ()) else f"{s:.1f} s"
 
 
 def _end_to_end(r) -> dict | None:
@@ -1643,6 +1665,8 @@ def _end_to_end(r) -> dict | None:
         out = {"rdflib_store_only_s": round(store_only, 2), "ours_s": b["wall_s"]}
         if "rdflib_write_s" in base:
             out["rdflib_s"] = round(store_only + base["rdflib_write_s"], 2)
+            if base.get("rdflib_write_cut"):  # a write cut at its bound: rdflib took longer
+                out["rdflib_s_at_least"] = True
         return out
     kept = r.get("end_to_end")
     if kept and "rdflib_store_only_s" not in kept:
@@ -1984,9 +2008,12 @@ def targets(results) -> list[str]:
     if e2e:
         if e2e.get("rdflib_s"):
             x = e2e["rdflib_s"] / e2e["ours_s"]
+            at_least = ">= " if e2e.get("rdflib_s_at_least") else ""
+            met = x >= TARGETS["build_vs_rdflib"]
             rows.append(("build >= 5x plain rdflib (end to end: same outputs)",
-                         f"{x:.2f}x ({e2e['rdflib_s']:.1f} s vs {e2e['ours_s']:.1f} s)",
-                         x >= TARGETS["build_vs_rdflib"]))
+                         f"{at_least}{x:.2f}x ({at_least}{e2e['rdflib_s']:.1f} s vs "
+                         f"{e2e['ours_s']:.1f} s)",
+                         None if at_least and not met else met))
         if e2e.get("rdflib_store_only_s"):
             x = e2e["rdflib_store_only_s"] / e2e["ours_s"]
             rows.append(("  ... rdflib not writing kg.nq and kg.trig (info)",
@@ -2018,6 +2045,19 @@ def targets(results) -> list[str]:
     return L
 
 
+def _reserve_stamp(out: Path) -> str:
+    """A time stamp for this run's ``results-<stamp>.json``, its file created at once, so that
+    two runs started in the same second do not write over each other's results."""
+    stamp = base = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(2, 1000):
+        try:
+            (out / f"results-{stamp}.json").open("x").close()
+            return stamp
+        except FileExistsError:
+            stamp = f"{base}-{n}"
+    raise SystemExit(f"{out}: no free name for results-{base}.json")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="python benchmarks/run.py", description=__doc__.split("\n\n")[0],
@@ -2044,6 +2084,10 @@ def main(argv=None):
                          "runs, at least 3 (1 if a run exceeds 10 s) (default 30)")
     ap.add_argument("--rdflib-bound", type=float, default=10.0,
                     help="cut-off per rdflib query run, in seconds (default 10)")
+    ap.add_argument("--rdflib-write-bound", type=float, default=600.0,
+                    help="cut-off for rdflib writing each of kg.nq and kg.trig, in seconds; a "
+                         "cut write counts as the bound and the end-to-end ratio is then a lower "
+                         "bound, shown as '>=' (default 600)")
     ap.add_argument("--rdflib-repeats", type=int, default=3,
                     help="rdflib runs per query (median; stops early when slow) (default 3)")
     ap.add_argument("--rdflib-max-size", type=int, default=10**9,
@@ -2106,7 +2150,7 @@ def main(argv=None):
                         "targets": TARGETS},
                "sizes": {}}
     t0 = time.perf_counter()
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = _reserve_stamp(out)
     def save():
         results["meta"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
         results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)

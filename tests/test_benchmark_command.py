@@ -125,3 +125,21 @@ def test_a_run_of_some_phases_leaves_the_latest_table_as_it_was(smoke):
     (new,) = set(results.glob("results-*.json")) - runs
     assert json.loads(new.read_text())["sizes"][str(SIZE)]["raw"]["quads_per_s"] > 0
     assert "latest.json left as they were" in part.stdout
+
+
+def test_rdflibs_writes_are_cut_at_their_bound(smoke):
+    """rdflib's TriG writer grows faster than the number of graphs (hours at 100k articles):
+    each write stops at ``--rdflib-write-bound``, counts as the bound, and says it was cut."""
+    _, results = smoke
+    runs = set(results.glob("results-*.json"))
+    part = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--sizes", str(SIZE),
+         "--phases", "baseline", "--rdflib-write-bound", "0.0001", "--out", str(results),
+         "--corpora", str(results.parent / "corpora")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert part.returncode == 0, part.stderr[-3000:]
+    (new,) = set(results.glob("results-*.json")) - runs
+    base = json.loads(new.read_text())["sizes"][str(SIZE)]["baseline"]
+    assert base["rdflib_write_cut"] == ["kg.nq", "kg.trig"]
+    assert base["rdflib_write_nq_s"] == base["rdflib_write_trig_s"] == 0.0001
+    assert "kg.nq > 0.0001 s (cut), kg.trig > 0.0001 s (cut)" in part.stdout
