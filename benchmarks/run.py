@@ -2156,6 +2156,7 @@ def main(argv=None):
         results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
         (out / f"results-{stamp}.json").write_text(json.dumps(results, indent=1, default=str))
 
+    save()  # the reserved file holds this run's settings from the start, whatever stops it
     for size in args.size_list:
         results["sizes"][str(size)] = {"size": size}
         run_size(size, args, corpora, out, results["sizes"][str(size)], save)
