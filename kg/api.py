@@ -15,7 +15,8 @@ What each group does:
 * building: :func:`build` (returns a ``BuildReport`` of counts), :func:`load_corpus`;
 * the store: :class:`Store`, :func:`open_store`;
 * questions: :func:`load_queries`, :func:`run_named`, :func:`run_sparql` (read-only SPARQL),
-  :func:`to_frame`, :func:`format_result`;
+  :func:`to_frame`, :func:`format_result`; :func:`listings` and :func:`warm` (keep the first
+  page of each listing beside the store, as ``kg build`` does);
 * provenance: :func:`claims_of` (the claims a result row cites), :func:`evidence` (their
   article, outlet, date, verbatim quote and character offsets), :func:`article_text`;
 * networks: :func:`actor_network`, :func:`actor_meeting_network`, :func:`restrict`,
@@ -38,7 +39,8 @@ from .network import (actor_meeting_network, actor_network, centrality, connecti
                       edges_between, ego_network, restrict)
 from .output import format_result, short
 from .pipeline import DEFAULT_DATA, BuildReport, build, load_corpus
-from .query import QueryResult, claims_of, evidence, load_queries, run_named, run_sparql
+from .query import (QueryResult, claims_of, evidence, listings, load_queries, run_named,
+                    run_sparql, warm)
 from .store import Store
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "Store", "open_store",
     # questions
     "load_queries", "run_named", "run_sparql", "QueryResult", "to_frame", "format_result",
+    "listings", "warm",
     # provenance
     "claims_of", "evidence", "article_text",
     # networks

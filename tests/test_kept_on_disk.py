@@ -23,8 +23,7 @@ from .conftest import DATA
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from samples import SAMPLES, concat_fields  # noqa: E402
 
-LISTINGS = sorted(name for name, q in load_queries().items()
-                  if not name.startswith("view_") and all(p.optional for p in q.params))
+LISTINGS = Q.listings()
 
 
 @pytest.fixture(autouse=True)
@@ -267,3 +266,93 @@ def test_names_are_not_looked_up_again_nor_pages_checked_twice(out, monkeypatch)
         run_named(_open(out), "meetings", {"actor": "Pompeo"}, limit=0)
     with pytest.raises(AssertionError, match="bound"):
         run_named(_open(out), "meetings", {"actor": "Mike Pompeo"})
+
+
+def test_listings_are_the_questions_asked_without_parameters():
+    expected = sorted(name for name, q in load_queries().items()
+                      if not name.startswith("view_") and all(p.optional for p in q.params))
+    assert LISTINGS == expected and "met" in LISTINGS and "meetings" not in LISTINGS
+
+
+def test_warm_keeps_each_listings_first_page_for_a_later_process(tmp_path, monkeypatch):
+    build(DATA, tmp_path, validate=False)
+    store = _open(tmp_path)
+    fresh = {n: run_named(store, n, limit=3, keep=False) for n in LISTINGS}
+    done = Q.warm(store, rows=3)
+    assert [w.name for w in done] == LISTINGS
+    assert all(w.made and w.kept and w.seconds > 0 for w in done)
+    assert [w.rows for w in done] == [len(fresh[n].rows) for n in LISTINGS]
+    assert sum(f.truncated for f in fresh.values()) >= 8  # most have more than 3 rows
+    _not_asked(monkeypatch)
+    later = _open(tmp_path)                          # as a later process opens it
+    for name in LISTINGS:
+        page = run_named(later, name, limit=3)
+        assert page.truncated == fresh[name].truncated, name
+        assert _same(name, page.rows, fresh[name].rows), name
+        assert _same(name, run_named(later, name, limit=2, offset=1).rows,
+                     fresh[name].rows[1:3]), name
+    again = Q.warm(later, ["met", "actors"], rows=3)  # kept already: not made again
+    assert [(w.name, w.made, w.kept, w.rows) for w in again] == [
+        ("met", False, True, 3), ("actors", False, True, 3)]
+
+
+def test_warm_keeps_nothing_quick_and_nothing_after_the_store_changes(tmp_path, monkeypatch):
+    build(DATA, tmp_path, validate=False)
+    monkeypatch.setenv("KG_KEEP_AFTER", "1000")
+    quick = Q.warm(_open(tmp_path), ["noshows"])
+    assert [(w.made, w.kept) for w in quick] == [(True, False)]
+    assert not _file(_open(tmp_path)).exists()
+    monkeypatch.setenv("KG_KEEP_AFTER", "0")
+    before = _open(tmp_path)
+    assert Q.warm(before, ["noshows"])[0].kept
+    before.close()
+    stem = sorted(p.stem for p in (DATA / "articles").glob("*.txt"))[0]
+    remove_article(stem, tmp_path / "store")
+    after = _open(tmp_path)
+    assert [(w.made, w.kept) for w in Q.warm(after, ["noshows"])] == [(True, True)]
+    assert run_named(after, "noshows", limit=20).rows == \
+        run_named(after, "noshows", limit=20, keep=False).rows
+
+
+def test_warm_refuses_what_it_cannot_keep_or_ask(out, tmp_path, monkeypatch):
+    from kg.errors import ParameterError, QueryError
+
+    store = _open(out)
+    with pytest.raises(QueryError) as error:
+        Q.warm(store, ["met", "meetings"])            # meetings needs its actor
+    assert error.value.item == "meetings" and "met" in str(error.value)
+    with pytest.raises(ParameterError, match="limit"):
+        Q.warm(store, rows=0)
+    build(DATA, tmp_path, validate=False)
+    with Store(tmp_path / "store") as writable, pytest.raises(QueryError, match="writing"):
+        Q.warm(writable)
+    monkeypatch.setenv("KG_KEEP_ANSWERS", "off")
+    with pytest.raises(QueryError, match="KG_KEEP_ANSWERS=off"):
+        Q.warm(store)
+
+
+def test_kg_build_warms_unless_told_not_to_and_kg_warm_says_what_it_kept(tmp_path):
+    from click.testing import CliRunner
+
+    from kg.cli import cli
+
+    runner = CliRunner()
+    out = tmp_path / "build"
+    built = runner.invoke(cli, ["build", "--data", str(DATA), "--out", str(out),
+                                "--no-validate"])
+    assert built.exit_code == 0, built.output
+    assert f"{len(LISTINGS)} made and kept beside the store" in built.output
+    assert all(KeptAnswers.beside(_open(out)).get(
+        KeptAnswers.key(Q.named_query(n).text, None), 0, 20) is not None for n in LISTINGS)
+    plain = runner.invoke(cli, ["build", "--data", str(DATA), "--out", str(out),
+                                "--no-validate", "--no-warm"])
+    assert plain.exit_code == 0 and "listings" not in plain.output
+    warmed = runner.invoke(cli, ["warm", "met", "--rows", "2", "--store", str(out / "store")])
+    assert warmed.exit_code == 0, warmed.output
+    assert "1 made and kept" in warmed.output and "    met" in warmed.output
+    again = runner.invoke(cli, ["warm", "met", "--rows", "2", "--store", str(out / "store")])
+    assert "1 kept already" in again.output
+    wrong = runner.invoke(cli, ["warm", "pledge_status", "--store", str(out / "store")])
+    assert wrong.exit_code == 1 and "pledge_status: not a listing" in wrong.output
+    missing = runner.invoke(cli, ["warm", "--store", str(tmp_path / "nothing")])
+    assert missing.exit_code == 1 and "nothing" in missing.output
