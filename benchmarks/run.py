@@ -953,6 +953,20 @@ def kept_alone(a, work: Path, kept: dict, timeout: float) -> dict:
     return out
 
 
+def _emptied_kept(a):
+    """The store opened read-only, with keeping on and the answers kept beside it removed:
+    ``(store, kept)``, or ``None`` when the store has no place for them."""
+    os.environ.pop("KG_KEEP_ANSWERS", None)
+    from kg.kept_answers import KeptAnswers
+
+    store = open_store(a)
+    kept = KeptAnswers.beside(store)
+    if kept is None:
+        return None
+    kept.path.unlink(missing_ok=True)
+    return store, kept
+
+
 def phase_kept(a):
     """Each question asked again, its answer read back from the file kept beside the store
     (:mod:`kg.kept_answers`): the file emptied first, each case asked once (made, and kept if
@@ -960,15 +974,12 @@ def phase_kept(a):
     process (:func:`kept_alone` reads each back in a process of its own). The cases
     (:func:`kept_cases`): every question of the queries phase (about one thing, and the whole
     listings) and each listing's first page."""
-    os.environ.pop("KG_KEEP_ANSWERS", None)
     from kg import query as Q
-    from kg.kept_answers import KeptAnswers
 
-    store = open_store(a)
-    kept = KeptAnswers.beside(store)
-    if kept is None:
+    opened = _emptied_kept(a)
+    if opened is None:
         return {"error": "the store has no place for kept answers"}
-    kept.path.unlink(missing_ok=True)
+    store, kept = opened
     Q._index(store)  # read once per process: not the question's cost
     out = {}
     for key, (name, variant, params, limit) in kept_cases(a["params"]).items():
@@ -994,15 +1005,12 @@ def phase_warm(a):
     """The last step of ``kg build`` (:func:`kg.query.warm`) on the store as built: the first
     page of every listing made, side by side, and kept beside the store (the file emptied
     first). :func:`warmed_alone` then reads each back as a later ``kg query`` does."""
-    os.environ.pop("KG_KEEP_ANSWERS", None)
     from kg import query as Q
-    from kg.kept_answers import KeptAnswers
 
-    store = open_store(a)
-    kept = KeptAnswers.beside(store)
-    if kept is None:
+    opened = _emptied_kept(a)
+    if opened is None:
         return {"error": "the store has no place for kept answers"}
-    kept.path.unlink(missing_ok=True)
+    store, _kept = opened
     wall, done = timed(lambda: Q.warm(store, rows=PAGE_ROWS))
     progress(f"  kg warm: {len(done)} listings in {wall:.1f} s")
     return {"wall_s": round(wall, 2), "rows": PAGE_ROWS,

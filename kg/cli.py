@@ -43,7 +43,7 @@ def cli():
                    "terminal).")
 @click.option("--warm/--no-warm", default=True, show_default=True,
               help="Then make the first page of every listing and keep it beside the store, "
-                   "as `kg warm` does (at 100k articles about 10 s).")
+                   "as `kg warm` does (at 100k articles about 11 s).")
 @_clean_errors
 def build(data_dir, out_dir, no_validate, progress, warm):
     """Build the graph from articles and claims: writes kg.trig, kg.nq, store/, summary.json."""
@@ -77,8 +77,9 @@ def _warm_and_report(store_path, names, rows, *, each: bool):
     from .query import WARM_ROWS, warm as run_warm
 
     store = _open(store_path)
-    if KeptAnswers.beside(store) is None:  # KG_KEEP_ANSWERS=off: nothing can be kept
-        click.echo("  first pages not kept: keeping answers is turned off (KG_KEEP_ANSWERS)")
+    if KeptAnswers.beside(store) is None:
+        click.echo("  first pages not kept: keeping answers is turned off (KG_KEEP_ANSWERS=off), "
+                   "or the store changed while it was opened")
         return
     rows = rows or WARM_ROWS
     done = run_warm(store, names or None, rows=rows)
