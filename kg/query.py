@@ -901,8 +901,10 @@ def warm(store: Store, names: list[str] | None = None, *, rows: int = WARM_ROWS
                              f"the listings are {', '.join(known)}", item=name)
 
     done, todo = {}, []
-    for name in dict.fromkeys(names):
-        found = kept.get(kept.key(named_query(name).text, None), 0, rows)
+    # the key of the question asked with no parameter, as run_named keeps it
+    keys = {name: kept.key(named_query(name).text, None) for name in names}
+    for name in keys:
+        found = kept.get(keys[name], 0, rows)
         if found is None:
             todo.append(name)
         else:
@@ -914,13 +916,13 @@ def warm(store: Store, names: list[str] | None = None, *, rows: int = WARM_ROWS
         result = _answer(store, query, {}, Page(rows), True)
         return query, result, time.perf_counter() - started
 
-    # kept as run_named keeps an answer, under the key of the question asked with no parameter
+    # kept as run_named keeps an answer: only one that took KEEP_AFTER or more
     for query, result, took in side_by_side(ask, todo):
         keep = took >= kept.keep_after() and kept.put(
-            kept.key(query.text, None), query.name, result.vars, result.rows,
+            keys[query.name], query.name, result.vars, result.rows,
             complete=not result.truncated)
         done[query.name] = Warmed(query.name, took, len(result.rows), bool(keep))
-    return [done[name] for name in dict.fromkeys(names)]
+    return [done[name] for name in keys]
 
 
 def run_named_text(store: Store, name: str, params: dict[str, str] | None = None
