@@ -309,8 +309,10 @@ def query_cases(P: dict) -> list[tuple[str, str, dict]]:
         ("pledges", "all", {}),
         ("statements", "param", {"speaker": P["speaker"]}),
         ("statements", "about", {"about": P["about"]}),
+        ("statements", "all", {}),
         ("timeline", "param", {"actor": P["actor_typical"]}),
         ("timeline", "topic", {"topic": P["topic"]}),
+        ("timeline", "all", {}),
     ]
     from kg.query import load_queries
 

@@ -91,7 +91,7 @@ def generated(tmp_path_factory):
 @pytest.mark.parametrize("name,params", [
     ("actors", {}), ("corroboration", {}), ("corroboration", {"min_outlets": "2"}),
     ("corroboration", {"min_outlets": "3"}), ("disputes", {}), ("met", {}), ("noshows", {}),
-    ("pledges", {}), ("offices", {}), ("figures", {}),
+    ("pledges", {}), ("offices", {}), ("figures", {}), ("statements", {}), ("timeline", {}),
 ])
 def test_pages_of_a_generated_corpus(generated, name, params):
     store, _ = generated
@@ -123,14 +123,14 @@ def test_a_page_plan_is_taken_and_parses_with_every_choice_of_blocks():
             if "#+ if page" in q.text and text != q.sparql_for(given) + "LIMIT 21\nOFFSET 40\n":
                 planned.add(q.name)
             ox.Store().query(q.sparql_for(given, lateral=False, page=Page(20, 40)))
-    assert {"actors", "corroboration", "disputes", "pledges", "met", "figures",
-            "noshows", "offices"} <= planned
+    assert set(LISTINGS) <= planned
 
 
 @pytest.mark.parametrize("name,params", [("actors", {}), ("corroboration", {}),
                                          ("corroboration", {"min_outlets": "2"}),
                                          ("disputes", {}), ("pledges", {}), ("met", {}),
-                                         ("figures", {}), ("noshows", {}), ("offices", {})])
+                                         ("figures", {}), ("noshows", {}), ("offices", {}),
+                                         ("statements", {}), ("timeline", {})])
 def test_a_page_plan_finds_the_first_pages_by_itself(generated, name, params):
     """The plans are not rescued by asking again without them: on their own they give the
     first pages whole, with the row after each."""
