@@ -94,3 +94,17 @@ def test_a_writable_store_keeps_no_file_and_a_failed_write_is_harmless(fresh_sto
     assert Q.resolve_name(store, "Pompeo", "actor").value.endswith("mike-pompeo")
     with pytest.raises(UnknownEntity):
         Q.resolve_name(store, "nobody at all", "actor")
+
+
+def test_the_index_leaves_the_garbage_collector_nothing_to_walk(fresh_store):
+    """Its lists of nodes and classes are tuples of strings, which the cyclic collector stops
+    tracking once it has seen them: sets stay tracked, and at 100k articles the index's 150k
+    sets made every full collection of a process holding it three times as long."""
+    import gc
+
+    index = Q._index(Store(fresh_store, read_only=True))
+    gc.collect()
+    held = [v for found in (index.names, index.types, index.spelled) for v in found.values()]
+    assert held and all(type(v) is tuple for v in held)
+    assert not any(gc.is_tracked(v) for v in held)
+    assert Q.resolve_name(Store(fresh_store, read_only=True), "the U.S. top diplomat", "actor")
