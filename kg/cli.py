@@ -520,14 +520,17 @@ def import_(path, graph_iri, fmt, store_path):
 @click.option("--keep-rows", type=click.IntRange(0), default=50_000, show_default=True,
               help="Rows of answers kept, in all, to give again when the same question is "
                    "asked before the store changes; 0 keeps none.")
+@click.option("--warm/--no-warm", default=True, show_default=True,
+              help="Keep every listing's first page made, as `kg warm` does: at start, and "
+                   "again once the store has changed and then stayed unchanged for 2 s.")
 @_clean_errors
-def serve(store_path, host, port, timeout, workers, keep_rows):
+def serve(store_path, host, port, timeout, workers, keep_rows, warm):
     """Serve the store read-only as a SPARQL 1.1 endpoint (/sparql), with the named questions
     as URLs (/query/NAME?param=value) and a small query page (/). Changes made while it runs
     (kg add, kg remove, a new kg build) are seen within about a second."""
     from .server import serve as run_server
 
-    run_server(store_path, host, port, timeout, workers=workers, keep_rows=keep_rows)
+    run_server(store_path, host, port, timeout, workers=workers, keep_rows=keep_rows, warm=warm)
 
 
 @cli.command()

@@ -24,7 +24,9 @@ query past the time limit is killed (504), and the server keeps answering. Free 
 through :func:`kg.safety.check_query` first (SERVICE, updates, LOAD, FROM outside the store are
 refused with 400). Errors are JSON ``{"error": "…"}``; a traceback never reaches the client.
 The workers follow the store: when ``kg add``, ``kg remove`` or a new ``kg build`` changed it,
-they are replaced by ones that open it again (``follow_every``, one second by default).
+they are replaced by ones that open it again (``follow_every``, one second by default). The
+server also keeps every listing's first page made, as ``kg warm`` does (``warm``, on for
+``kg serve``): at start, and after each change once the store has settled.
 
 The server binds to 127.0.0.1 by default and, when bound to loopback, answers only requests whose
 ``Host`` names loopback (so a web page cannot reach it through DNS rebinding).

@@ -387,6 +387,13 @@ def _run_job(store, job: dict) -> RawResult:
         rows = [tuple(encode_term(row.get(v)) for v in result.vars) for row in result.rows]
         return RawResult(kind, list(result.vars), rows, truncated=result.truncated,
                          elapsed=elapsed)
+    if job["op"] == "warm":  # every listing's first page made and kept beside the store
+        from .query import warm
+
+        done = warm(store, rows=job["rows"])
+        return RawResult("select", ["listing", "seconds", "kept"],
+                         [(w.name, w.seconds, w.kept) for w in done],
+                         elapsed=time.monotonic() - started)
     if job["op"] == "sleep":  # for tests: a job that runs past any time limit
         time.sleep(job["seconds"])
         return RawResult("ask", boolean=True, elapsed=time.monotonic() - started)
@@ -592,6 +599,16 @@ class QueryRunner:
         asked of the same state of the store; 0 keeps none. A change of the store, once seen
         (``follow_every``), drops them. A row kept takes 1-2 kB (100k articles: the first
         10,000 rows of the timeline, 10.4 s to compute, 14 MB; given again in 0.8 ms).
+    warm : bool
+        Keep every listing's first page made beside the store (:func:`kg.query.warm`), as
+        ``kg build`` leaves it: when the runner starts, and again each time the store has
+        changed and then stayed unchanged for ``warm_settle`` seconds (a stream of ``kg add``
+        is warmed once, after it). The pages are made by a process of their own, not by a
+        worker of the pool, and one that takes over ``warm_timeout`` seconds is stopped; what
+        it kept by then stays kept. :meth:`wait_warm` waits for one; :attr:`warmed` says what
+        the last one did. The runner then also looks at the store without waiting for a
+        question, and replaces its idle workers as soon as it sees a change, so that the first
+        question after it does not wait for a worker to start.
 
     Raises
     ------
@@ -616,7 +633,8 @@ class QueryRunner:
                  workers: int = 2, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
                  max_bytes: int = DEFAULT_MAX_BYTES, union_default_graph: bool = False,
                  isolate_network: bool = True, start_timeout: float = 60.0,
-                 follow_every: float = 1.0, keep_rows: int = 50_000):
+                 follow_every: float = 1.0, keep_rows: int = 50_000, warm: bool = False,
+                 warm_settle: float = 2.0, warm_timeout: float = 600.0):
         self.store_path = Path(store_path)
         self.timeout = float(timeout)
         self.max_rows = int(max_rows)
@@ -627,6 +645,16 @@ class QueryRunner:
         self.isolate_network = isolate_network
         self.start_timeout = start_timeout
         self.follow_every = follow_every
+        self.warm_settle, self.warm_timeout = float(warm_settle), float(warm_timeout)
+        #: What the last warm did: ``(epoch, [(listing, seconds, kept), ...])``, or
+        #: ``(epoch, error message)``; None before the first ends.
+        self.warmed = None
+        self._warms = 0                      # warms ended, for wait_warm
+        self._warm_cond = threading.Condition()
+        self._warm_worker: _Worker | None = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._changed_at = float("-inf")     # when the store was last seen to change
         self._epoch = 0
         self._answers = _Answers(keep_rows)
         # graphs: the named graphs the store holds, the only ones FROM / FROM NAMED may name
@@ -651,6 +679,9 @@ class QueryRunner:
             raise
         for w in started:
             self._idle.put(w)
+        if warm:
+            self._watcher = threading.Thread(target=self._watch, name="kg-warm", daemon=True)
+            self._watcher.start()
 
     # -- the store
 
@@ -686,6 +717,81 @@ class QueryRunner:
                 return
             self._seen, self.graphs = self._look()
             self._epoch += 1  # workers of an older epoch are replaced as they come back
+            self._changed_at = time.monotonic()
+
+    # -- keeping the listings' first pages made
+
+    def _watch(self) -> None:
+        """Look at the store every ``follow_every`` seconds; warm each state of it that has
+        lasted ``warm_settle`` seconds (the state the runner starts on at once)."""
+        warmed = seen = None
+        while not self._stop.is_set():
+            try:
+                self._follow()
+            except Exception:  # noqa: BLE001 - a question will report it; look again later
+                pass
+            epoch = self._epoch
+            if seen is not None and epoch != seen:
+                self._renew_idle()
+            seen = epoch
+            if warmed != epoch and time.monotonic() - self._changed_at >= self.warm_settle:
+                self._warm_once(epoch)
+                warmed = epoch
+            self._stop.wait(self.follow_every)
+
+    def _renew_idle(self) -> None:
+        """Replace the idle workers that opened an older state of the store now, rather than
+        when a question next takes one (which would then wait for a new worker to start)."""
+        idle = []
+        while True:
+            try:
+                idle.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        for w in idle:
+            if w.epoch == self._epoch and w.proc.is_alive():
+                self._idle.put(w)
+            else:
+                self._discard(w)
+
+    def _warm_once(self, epoch: int) -> None:
+        """Warm the store in a process of its own (a worker outside the pool, so that the
+        pool keeps answering) and record what it did in :attr:`warmed`."""
+        w = None
+        try:
+            w = _Worker(self._ctx, self.store_path, self.memory_limit, self.isolate_network,
+                        epoch)
+            self._warm_worker = w
+            if self._stop.is_set():
+                return
+            w.wait_ready(self.start_timeout, cancelled=self._stop.is_set)
+            from .query import WARM_ROWS
+
+            w.conn.send({"op": "warm", "rows": WARM_ROWS, "max_rows": self.max_rows,
+                         "max_bytes": self.max_bytes})
+            if not w.conn.poll(self.warm_timeout):
+                raise QueryTimeout(f"warming stopped after {self.warm_timeout:g} s")
+            message = w.conn.recv()
+            if message[0] != "ok":
+                raise _rebuild(message)
+            outcome = [tuple(row) for row in message[1].rows]
+        except Exception as exc:  # noqa: BLE001 - kept for whoever asks; questions still work
+            outcome = f"{type(exc).__name__}: {exc}"
+        finally:
+            if w is not None:
+                w.kill()
+            self._warm_worker = None
+        if self._stop.is_set():
+            return
+        with self._warm_cond:
+            self.warmed = (epoch, outcome)
+            self._warms += 1
+            self._warm_cond.notify_all()
+
+    def wait_warm(self, count: int = 1, timeout: float = 60.0) -> bool:
+        """Wait until ``count`` warms have ended since the runner started; True if so."""
+        with self._warm_cond:
+            return self._warm_cond.wait_for(lambda: self._warms >= count, timeout)
 
     # -- workers
 
@@ -912,6 +1018,12 @@ class QueryRunner:
         with self._lock:
             self._closed = True
             starters = list(self._starters)
+        self._stop.set()
+        warming = self._warm_worker
+        if warming is not None:
+            warming.kill()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(10.0)
         # A worker being started must finish receiving its start-up data before it is stopped:
         # a process that exits half-way through spawning one leaves the child printing an
         # EOFError traceback on the terminal.

@@ -356,3 +356,55 @@ def test_kg_build_warms_unless_told_not_to_and_kg_warm_says_what_it_kept(tmp_pat
     assert wrong.exit_code == 1 and "pledge_status: not a listing" in wrong.output
     missing = runner.invoke(cli, ["warm", "--store", str(tmp_path / "nothing")])
     assert missing.exit_code == 1 and "nothing" in missing.output
+
+
+def test_kg_serve_keeps_the_listings_first_pages_made_as_the_store_changes(tmp_path,
+                                                                              monkeypatch):
+    """A runner told to warm (as `kg serve` is by default) keeps every listing's first page
+    when it starts, and again for the store's new state after `kg remove` or `kg add`, once
+    the store has stayed unchanged for `warm_settle` seconds; a later process reads them back.
+    Its workers follow the change without waiting for a question."""
+    from kg.pipeline import add_article
+    from kg.worker import QueryRunner
+
+    build(DATA, tmp_path, validate=False)
+    stem = sorted(p.stem for p in (DATA / "articles").glob("*.txt"))[0]
+    with QueryRunner(tmp_path / "store", workers=1, warm=True, follow_every=0.1,
+                     warm_settle=3.0) as runner:
+        assert runner.wait_warm(1, timeout=120)
+        epoch, done = runner.warmed
+        assert epoch == 0 and [name for name, _s, _kept in done] == LISTINGS
+        assert all(kept for _n, _s, kept in done)
+        first = _open(tmp_path)
+        first_keys = {n: KeptAnswers.key(Q.named_query(n).text, None) for n in LISTINGS}
+        assert all(KeptAnswers.beside(first).get(first_keys[n], 0, Q.WARM_ROWS)
+                   for n in LISTINGS)
+        first.close()
+        pids = runner.worker_pids
+        remove_article(stem, tmp_path / "store")      # two changes in a row: one warm, after
+        add_article(stem, DATA, tmp_path / "store", validate=False)
+        assert runner.wait_warm(2, timeout=120)
+        epoch, done = runner.warmed
+        assert epoch == runner._epoch >= 1           # the state after both changes
+        assert isinstance(done, list) and all(kept for _n, _s, kept in done)
+        # its workers were replaced when the change was seen, before any question came
+        assert runner.wait_idle(60) and set(runner.worker_pids).isdisjoint(pids)
+        later = _open(tmp_path)
+        _not_asked(monkeypatch)
+        for name in LISTINGS:
+            page = run_named(later, name, limit=Q.WARM_ROWS)
+            assert page.rows, name
+        assert runner.named("actors", limit=3).rows      # the pool answered all along
+        assert not runner.wait_warm(3, timeout=1.0)      # one warm for one state
+
+
+def test_a_runner_warms_only_when_asked_and_reports_a_warm_it_cannot_do(out, monkeypatch):
+    from kg.worker import QueryRunner
+
+    with QueryRunner(out / "store", workers=1) as runner:
+        assert not runner.wait_warm(1, timeout=0.5) and runner.warmed is None
+    monkeypatch.setenv("KG_KEEP_ANSWERS", "off")
+    with QueryRunner(out / "store", workers=1, warm=True, follow_every=0.1) as runner:
+        assert runner.wait_warm(1, timeout=120)
+        assert "KG_KEEP_ANSWERS=off" in runner.warmed[1]
+        assert runner.named("noshows").rows
