@@ -775,11 +775,13 @@ class QueryRunner:
             if message[0] != "ok":
                 raise _rebuild(message)
             outcome = [tuple(row) for row in message[1].rows]
+            w.conn.send(None)  # done: asked to stop, as an idle worker is at close
+            w.proc.join(5)
         except Exception as exc:  # noqa: BLE001 - kept for whoever asks; questions still work
             outcome = f"{type(exc).__name__}: {exc}"
         finally:
             if w is not None:
-                w.kill()
+                w.kill()  # if it has not stopped by itself
             self._warm_worker = None
         if self._stop.is_set():
             return
