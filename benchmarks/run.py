@@ -1004,18 +1004,31 @@ def phase_kept(a):
 
 
 def phase_warm(a):
-    """The last step of ``kg build`` (:func:`kg.query.warm`) on the store as built: the first
-    page of every listing made, side by side, and kept beside the store (the file emptied
-    first). :func:`warmed_alone` then reads each back as a later ``kg query`` does."""
+    """The last step of ``kg build`` on the store as built, as ``kg warm`` does it: the first
+    page of every listing made, side by side (:func:`kg.query.warm`), while the name index is
+    read from the store (:func:`kg.query.warm_names`), both kept beside the store (the files
+    removed first). :func:`warmed_alone` then reads each page back as a later ``kg query``
+    does."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from kg import query as Q
 
     opened = _emptied_kept(a)
     if opened is None:
         return {"error": "the store has no place for kept answers"}
     store, _kept = opened
-    wall, done = timed(lambda: Q.warm(store, rows=PAGE_ROWS))
-    progress(f"  kg warm: {len(done)} listings in {wall:.1f} s")
+    Q._index_file(store).unlink(missing_ok=True)
+    Q._INDEXES.pop(store, None)
+
+    def both():
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            index = pool.submit(Q.warm_names, store)
+            return Q.warm(store, rows=PAGE_ROWS), index.result()
+
+    wall, (done, index_s) = timed(both)
+    progress(f"  kg warm: {len(done)} listings and the name index in {wall:.1f} s")
     return {"wall_s": round(wall, 2), "rows": PAGE_ROWS,
+            "name_index_s": round(index_s, 2) if index_s is not None else None,
             "listings": {w.name: {"ms": round(w.seconds * 1e3, 1), "kept": w.kept}
                          for w in done}}
 
@@ -1846,8 +1859,11 @@ def _r_queries(L, r, results):
             L.append(f"  (kg warm failed: {warm['error']})")
         elif warm:
             made = warm["listings"]
+            index_s = warm.get("name_index_s")
             L.append(f"  (`kg warm`, as `kg build` ends: the first {warm['rows']} rows of "
-                     f"{len(made)} listings made side by side and kept in {warm['wall_s']:,.1f} s: "
+                     f"{len(made)} listings made side by side and kept in {warm['wall_s']:,.1f} s"
+                     + (f", the name index read beside them in {index_s:,.1f} s"
+                        if index_s is not None else "") + ": "
                      + ", ".join(f"{k} {x['ms']:,.0f}" + ("" if x["kept"] else " -")
                                  for k, x in made.items()) + " ms; - too quick to keep)")
         warmed = {k: x for k, x in (qres.get("warmed_alone") or {}).items()

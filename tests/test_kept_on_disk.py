@@ -342,6 +342,7 @@ def test_kg_build_warms_unless_told_not_to_and_kg_warm_says_what_it_kept(tmp_pat
                                 "--no-validate"])
     assert built.exit_code == 0, built.output
     assert f"{len(LISTINGS)} made and kept beside the store" in built.output
+    assert "name index: read from the store and kept beside it" in built.output
     assert all(KeptAnswers.beside(_open(out)).get(
         KeptAnswers.key(Q.named_query(n).text, None), 0, 20) is not None for n in LISTINGS)
     plain = runner.invoke(cli, ["build", "--data", str(DATA), "--out", str(out),
@@ -350,8 +351,9 @@ def test_kg_build_warms_unless_told_not_to_and_kg_warm_says_what_it_kept(tmp_pat
     warmed = runner.invoke(cli, ["warm", "met", "--rows", "2", "--store", str(out / "store")])
     assert warmed.exit_code == 0, warmed.output
     assert "1 made and kept" in warmed.output and "    met" in warmed.output
+    assert "name index: read from the store" in warmed.output   # a new build: not kept yet
     again = runner.invoke(cli, ["warm", "met", "--rows", "2", "--store", str(out / "store")])
-    assert "1 kept already" in again.output
+    assert "1 kept already" in again.output and "name index: kept already" in again.output
     wrong = runner.invoke(cli, ["warm", "pledge_status", "--store", str(out / "store")])
     assert wrong.exit_code == 1 and "pledge_status: not a listing" in wrong.output
     missing = runner.invoke(cli, ["warm", "--store", str(tmp_path / "nothing")])
@@ -365,7 +367,7 @@ def test_kg_serve_keeps_the_listings_first_pages_made_as_the_store_changes(tmp_p
     the store has stayed unchanged for `warm_settle` seconds; a later process reads them back.
     Its workers follow the change without waiting for a question."""
     from kg.pipeline import add_article
-    from kg.worker import QueryRunner
+    from kg.worker import NAME_INDEX, QueryRunner
 
     build(DATA, tmp_path, validate=False)
     stem = sorted(p.stem for p in (DATA / "articles").glob("*.txt"))[0]
@@ -373,7 +375,7 @@ def test_kg_serve_keeps_the_listings_first_pages_made_as_the_store_changes(tmp_p
                      warm_settle=3.0) as runner:
         assert runner.wait_warm(1, timeout=120)
         epoch, done = runner.warmed
-        assert epoch == 0 and [name for name, _s, _kept in done] == LISTINGS
+        assert epoch == 0 and [name for name, _s, _kept in done] == LISTINGS + [NAME_INDEX]
         assert all(kept for _n, _s, kept in done)
         first = _open(tmp_path)
         first_keys = {n: KeptAnswers.key(Q.named_query(n).text, None) for n in LISTINGS}
@@ -390,6 +392,7 @@ def test_kg_serve_keeps_the_listings_first_pages_made_as_the_store_changes(tmp_p
         # its workers were replaced when the change was seen, before any question came
         assert runner.wait_idle(60) and set(runner.worker_pids).isdisjoint(pids)
         later = _open(tmp_path)
+        assert Q._saved_index(later) is not None      # and its names, read from the file
         _not_asked(monkeypatch)
         for name in LISTINGS:
             page = run_named(later, name, limit=Q.WARM_ROWS)

@@ -108,3 +108,18 @@ def test_the_index_leaves_the_garbage_collector_nothing_to_walk(fresh_store):
     assert held and all(type(v) is tuple for v in held)
     assert not any(gc.is_tracked(v) for v in held)
     assert Q.resolve_name(Store(fresh_store, read_only=True), "the U.S. top diplomat", "actor")
+
+
+def test_warm_names_keeps_the_index_for_the_first_name_looked_up(fresh_store, monkeypatch):
+    """`kg build`, `kg warm` and `kg serve` read the names once, so that the first question
+    about a name in a later process reads the file kept beside the store, not the store."""
+    from kg.errors import QueryError
+
+    took = Q.warm_names(Store(fresh_store, read_only=True))
+    assert took is not None and took > 0
+    assert Q.warm_names(Store(fresh_store, read_only=True)) is None   # kept: read, not made
+    calls = _reads(monkeypatch)
+    assert Q.resolve_name(Store(fresh_store, read_only=True), "Pompeo", "actor")
+    assert calls == []
+    with Store(fresh_store) as writable, pytest.raises(QueryError, match="writing"):
+        Q.warm_names(writable)
