@@ -752,17 +752,20 @@ class QueryRunner:
     def _renew_idle(self) -> None:
         """Replace the idle workers that opened an older state of the store now, rather than
         when a question next takes one (which would then wait for a new worker to start)."""
+        for w in self._take_idle():
+            if w.epoch == self._epoch and w.proc.is_alive():
+                self._idle.put(w)
+            else:
+                self._discard(w)
+
+    def _take_idle(self) -> list[_Worker]:
+        """Every worker waiting in the pool now, taken out of it."""
         idle = []
         while True:
             try:
                 idle.append(self._idle.get_nowait())
             except queue.Empty:
-                break
-        for w in idle:
-            if w.epoch == self._epoch and w.proc.is_alive():
-                self._idle.put(w)
-            else:
-                self._discard(w)
+                return idle
 
     def _warm_once(self, epoch: int) -> None:
         """Warm the store in a process of its own (a worker outside the pool, so that the
@@ -1044,12 +1047,7 @@ class QueryRunner:
         with self._lock:
             workers = list(self._workers)
             self._workers.clear()
-        idle = []
-        while True:
-            try:
-                idle.append(self._idle.get_nowait())
-            except queue.Empty:
-                break
+        idle = self._take_idle()
         for w in idle:
             try:
                 w.conn.send(None)
