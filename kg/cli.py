@@ -546,8 +546,9 @@ def import_(path, graph_iri, fmt, store_path):
               help="Rows of answers kept, in all, to give again when the same question is "
                    "asked before the store changes; 0 keeps none.")
 @click.option("--warm/--no-warm", default=True, show_default=True,
-              help="Keep every listing's first page made, as `kg warm` does: at start, and "
-                   "again once the store has changed and then stayed unchanged for 2 s.")
+              help="Keep every listing's first page and the name index made, as `kg warm` "
+                   "does: at start, and again once the store has changed and then stayed "
+                   "unchanged for 2 s.")
 @_clean_errors
 def serve(store_path, host, port, timeout, workers, keep_rows, warm):
     """Serve the store read-only as a SPARQL 1.1 endpoint (/sparql), with the named questions
