@@ -391,7 +391,9 @@ def add(stems, data_dir, store_path, no_validate):
     change = done["store_change"]
     size = (f"{change} more quads" if change > 0 else f"{-change} fewer quads" if change < 0
             else "as many quads as before")
-    click.echo(f"the store holds {size}; run `kg export` to refresh kg.trig and kg.nq")
+    click.echo(f"the store holds {size}; run `kg export` to refresh kg.trig and kg.nq, and "
+               "`kg warm` to keep the first pages and the name index made (a running "
+               "`kg serve` does that itself)")
 
 
 @cli.command()
@@ -408,6 +410,8 @@ def remove(stems, store_path):
     for stem, n in remove_articles(stems, store_path).items():
         click.echo(f"removed {stem}: {n} graphs; delete data/articles/{stem}.* and "
                    f"data/claims/{stem}.yaml too, or the next `kg build` brings it back")
+    click.echo("run `kg warm` to keep the first pages and the name index made (a running "
+               "`kg serve` does that itself)")
 
 
 @cli.command()

@@ -61,6 +61,11 @@ def test_store_change_is_what_the_store_gained(tmp_path):
                           "--no-validate"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert f"added {STEMS[2]}: 33 claims" in out.stdout and "the store holds as many quads as before" in out.stdout
+    assert "`kg warm` to keep the first pages and the name index made" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "kg.cli", "remove", STEMS[2], "--store",
+                          str(store)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert f"removed {STEMS[2]}: " in out.stdout and "run `kg warm`" in out.stdout
 
 
 def test_an_edited_claim_replaces_exactly_its_graph(data_copy, tmp_path):
