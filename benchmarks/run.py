@@ -1005,12 +1005,9 @@ def phase_kept(a):
 
 def phase_warm(a):
     """The last step of ``kg build`` on the store as built, as ``kg warm`` does it: the first
-    page of every listing made, side by side (:func:`kg.query.warm`), while the name index is
-    read from the store (:func:`kg.query.warm_names`), both kept beside the store (the files
-    removed first). :func:`warmed_alone` then reads each page back as a later ``kg query``
+    page of every listing made, side by side, while the name index is read from the store
+    (:func:`kg.query.warm_store`), both kept beside the store (the files removed first). :func:`warmed_alone` then reads each page back as a later ``kg query``
     does."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from kg import query as Q
 
     opened = _emptied_kept(a)
@@ -1019,13 +1016,7 @@ def phase_warm(a):
     store, _kept = opened
     Q._index_file(store).unlink(missing_ok=True)
     Q._INDEXES.pop(store, None)
-
-    def both():
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            index = pool.submit(Q.warm_names, store)
-            return Q.warm(store, rows=PAGE_ROWS), index.result()
-
-    wall, (done, index_s) = timed(both)
+    wall, (done, index_s) = timed(lambda: Q.warm_store(store, rows=PAGE_ROWS))
     progress(f"  kg warm: {len(done)} listings and the name index in {wall:.1f} s")
     return {"wall_s": round(wall, 2), "rows": PAGE_ROWS,
             "name_index_s": round(index_s, 2) if index_s is not None else None,

@@ -15,9 +15,9 @@ What each group does:
 * building: :func:`build` (returns a ``BuildReport`` of counts), :func:`load_corpus`;
 * the store: :class:`Store`, :func:`open_store`;
 * questions: :func:`load_queries`, :func:`run_named`, :func:`run_sparql` (read-only SPARQL),
-  :func:`to_frame`, :func:`format_result`; :func:`listings`, :func:`warm` and
-  :func:`warm_names` (keep the first page of each listing, and the index of names, beside the
-  store, as ``kg build`` does);
+  :func:`to_frame`, :func:`format_result`; :func:`listings`, :func:`warm`, :func:`warm_names`
+  and :func:`warm_store` (keep the first page of each listing, and the index of names, beside
+  the store, as ``kg build`` does);
 * provenance: :func:`claims_of` (the claims a result row cites), :func:`evidence` (their
   article, outlet, date, verbatim quote and character offsets), :func:`article_text`;
 * networks: :func:`actor_network`, :func:`actor_meeting_network`, :func:`restrict`,
@@ -41,7 +41,7 @@ from .network import (actor_meeting_network, actor_network, centrality, connecti
 from .output import format_result, short
 from .pipeline import DEFAULT_DATA, BuildReport, build, load_corpus
 from .query import (QueryResult, claims_of, evidence, listings, load_queries, run_named,
-                    run_sparql, warm, warm_names)
+                    run_sparql, warm, warm_names, warm_store)
 from .store import Store
 
 __all__ = [
@@ -51,7 +51,7 @@ __all__ = [
     "Store", "open_store",
     # questions
     "load_queries", "run_named", "run_sparql", "QueryResult", "to_frame", "format_result",
-    "listings", "warm", "warm_names",
+    "listings", "warm", "warm_names", "warm_store",
     # provenance
     "claims_of", "evidence", "article_text",
     # networks

@@ -71,50 +71,36 @@ def build(data_dir, out_dir, no_validate, progress, warm):
 
 
 def _warm_and_report(store_path, names, rows, *, each: bool):
-    """Warm the listings ``names`` of the store at ``store_path`` (see :func:`kg.query.warm`)
-    and its name index (:func:`kg.query.warm_names`), side by side, and say what was kept,
-    listing by listing if ``each``."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Warm the listings ``names`` of the store at ``store_path`` and its name index, side by
+    side (see :func:`kg.query.warm_store`), and say what was kept, listing by listing if
+    ``each``. With no place for answers, the name index alone."""
+    from .errors import QueryError
+    from .kept_answers import KeptAnswers
+    from .query import WARM_ROWS, warm_names, warm_store
 
     store = _open(store_path)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        index = pool.submit(_warm_names, store)
-        _warm_listings(store, names, rows, each)
-        click.echo(index.result())
-
-
-def _warm_names(store) -> str:
-    from .errors import QueryError
-    from .query import warm_names
-
-    try:
-        took = warm_names(store)
-    except QueryError:  # the store changed while it was opened: nothing can be kept beside it
-        return "  name index not kept: the store changed while it was opened"
-    if took is None:
-        return "  name index: kept already"
-    return f"  name index: read from the store and kept beside it ({took:.1f} s)"
-
-
-def _warm_listings(store, names, rows, each: bool) -> None:
-    from .kept_answers import KeptAnswers
-    from .query import WARM_ROWS, warm as run_warm
-
     if KeptAnswers.beside(store) is None:
         click.echo("  first pages not kept: keeping answers is turned off (KG_KEEP_ANSWERS=off), "
                    "or the store changed while it was opened")
-        return
-    rows = rows or WARM_ROWS
-    done = run_warm(store, names or None, rows=rows)
-    made = [w for w in done if w.made]
-    kept = sum(w.kept for w in made)
-    click.echo(f"  first {rows} rows of the listings: {kept} made and kept beside the store, "
-               f"{len(made) - kept} too quick to need it, {len(done) - len(made)} kept "
-               f"already ({sum(w.seconds for w in made):.1f} s)")
-    for w in done if each else ():
-        how = ("kept already" if not w.made else
-               f"{w.seconds * 1000:,.0f} ms, " + ("kept" if w.kept else "not kept"))
-        click.echo(f"    {w.name:<14} {how}")
+        try:
+            took = warm_names(store)
+        except QueryError:  # the store changed while it was opened: nothing can be kept
+            click.echo("  name index not kept: the store changed while it was opened")
+            return
+    else:
+        rows = rows or WARM_ROWS
+        done, took = warm_store(store, names or None, rows=rows)
+        made = [w for w in done if w.made]
+        kept = sum(w.kept for w in made)
+        click.echo(f"  first {rows} rows of the listings: {kept} made and kept beside the "
+                   f"store, {len(made) - kept} too quick to need it, {len(done) - len(made)} "
+                   f"kept already ({sum(w.seconds for w in made):.1f} s)")
+        for w in done if each else ():
+            how = ("kept already" if not w.made else
+                   f"{w.seconds * 1000:,.0f} ms, " + ("kept" if w.kept else "not kept"))
+            click.echo(f"    {w.name:<14} {how}")
+    click.echo("  name index: kept already" if took is None else
+               f"  name index: read from the store and kept beside it ({took:.1f} s)")
 
 
 class _Progress:

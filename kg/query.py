@@ -50,7 +50,7 @@ from .vocab import NAMESPACES
 __all__ = ["Param", "Page", "NamedQuery", "QueryResult", "load_queries", "named_query",
            "run_named", "run_named_text", "run_sparql", "bind_values", "without_lateral",
            "resolve_name", "evidence", "claims_of", "describe", "listings", "warm", "Warmed",
-           "warm_names", "WARM_ROWS", "QUERY_DIR", "PARAM_KINDS", "PREFIXES", "RESERVED"]
+           "warm_names", "warm_store", "WARM_ROWS", "QUERY_DIR", "PARAM_KINDS", "PREFIXES", "RESERVED"]
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
@@ -474,7 +474,7 @@ def warm_names(store: Store) -> float | None:
     it, as the first name looked up in a process would (at 100k articles 6.6 s from the store;
     a later process reads the file kept in 0.4 s). So that the first question about a name
     after a build or ``kg add`` does not pay for it, ``kg build``, ``kg warm`` and ``kg serve``
-    do it with :func:`warm`.
+    do it beside :func:`warm` (:func:`warm_store`).
 
     Returns the seconds it took, or ``None`` when the index kept beside the store was already
     of the store as it is (then read, so that this process has it too).
@@ -959,6 +959,27 @@ def warm(store: Store, names: list[str] | None = None, *, rows: int = WARM_ROWS
             complete=not result.truncated)
         done[query.name] = Warmed(query.name, took, len(result.rows), bool(keep))
     return [done[name] for name in keys]
+
+
+def warm_store(store: Store, names: list[str] | None = None, *, rows: int = WARM_ROWS
+               ) -> tuple[list[Warmed], float | None]:
+    """:func:`warm` and :func:`warm_names` side by side, as ``kg build``, ``kg warm`` and
+    ``kg serve`` do: the listings on this thread (and those :func:`warm` asks on), the name
+    index on another. Returns what :func:`warm` returns and what :func:`warm_names` returns.
+
+    Raises
+    ------
+    QueryError, ParameterError
+        As :func:`warm` and :func:`warm_names` do; an error of :func:`warm` once the name
+        index is made.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        index = pool.submit(warm_names, store)
+        try:
+            done = warm(store, names, rows=rows)
+        finally:
+            took = index.result()
+    return done, took
 
 
 def run_named_text(store: Store, name: str, params: dict[str, str] | None = None
