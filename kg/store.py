@@ -20,7 +20,6 @@ import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -30,6 +29,9 @@ from rdflib.namespace import RDF, XSD
 from . import iris
 from .errors import QueryError, StoreBusy, StoreError
 from .fsio import write_atomic
+from .terms import XSD_STRING as _XSD_STRING
+from .terms import iri as _iri
+from .terms import literal as _literal
 from .vocab import NAMESPACES, PROV
 
 __all__ = ["Store", "is_store", "require_store", "engine_errors", "kept_beside", "read_kept",
@@ -38,7 +40,6 @@ __all__ = ["Store", "is_store", "require_store", "engine_errors", "kept_beside",
 
 FORMATS = {"trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS, "nt": ox.RdfFormat.N_TRIPLES,
            "ttl": ox.RdfFormat.TURTLE}
-_XSD_STRING = str(XSD.string)
 _STRING_TYPES = frozenset({XSD.string})
 _LANG_STRING = str(RDF.langString)
 
@@ -63,7 +64,7 @@ def to_ox(term):
 def from_ox(term):
     """A pyoxigraph term as an rdflib term (plain literals stay plain)."""
     if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
+        return _iri(term.value)
     if isinstance(term, ox.Literal):
         return _literal(term.value, term.language, term.datatype.value)
     if isinstance(term, ox.BlankNode):
@@ -71,17 +72,6 @@ def from_ox(term):
     if term is None or isinstance(term, ox.DefaultGraph):
         return None
     raise TypeError(f"not a pyoxigraph term: {term!r}")
-
-
-@lru_cache(maxsize=1 << 16)
-def _literal(value: str, language: str | None, datatype: str) -> Literal:
-    # rdflib parses a typed literal's value when making it (a date: 16 us, five times an IRI);
-    # answers repeat the same dates and labels, and a Literal cannot change, so they are shared
-    if language:
-        return Literal(value, lang=language)
-    if datatype == _XSD_STRING:
-        return Literal(value)
-    return Literal(value, datatype=URIRef(datatype))
 
 
 def _quad(q):

@@ -118,18 +118,16 @@ def decode_term(value):
     """
     if value is None:
         return None
-    from rdflib import BNode, Literal, URIRef
+    from rdflib import BNode
+
+    from .terms import iri, literal
 
     kind = value[0]
     if kind == "uri":
-        return URIRef(value[1])
+        return iri(value[1])
     if kind == "literal":
         _, text, dt, lang = value
-        if lang:
-            return Literal(text, lang=lang)
-        if dt is None or dt == _XSD_STRING:
-            return Literal(text)
-        return Literal(text, datatype=URIRef(dt))
+        return literal(text, lang or None, dt)
     if kind == "bnode":
         return BNode(value[1])
     if kind == "triple":

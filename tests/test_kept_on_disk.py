@@ -411,3 +411,31 @@ def test_a_runner_warms_only_when_asked_and_reports_a_warm_it_cannot_do(out, mon
         assert runner.wait_warm(1, timeout=120)
         assert "KG_KEEP_ANSWERS=off" in runner.warmed[1]
         assert runner.named("noshows").rows
+
+
+def test_every_kind_of_term_is_read_back_as_it_was_kept(out):
+    from rdflib import BNode, Literal, URIRef
+    from rdflib.namespace import XSD
+
+    store = _open(out)
+    kept = KeptAnswers.beside(store)
+    values = [URIRef("https://x/kim"), Literal("u:not an IRI"), Literal("a b: c"),
+              Literal(""), Literal("Kim", lang="ko"), Literal("two words", lang="en-GB"),
+              Literal("2018-06-12", datatype=XSD.date), Literal("2018-02-30", datatype=XSD.date),
+              Literal("24", datatype=XSD.integer), Literal("1.5", datatype=XSD.decimal),
+              Literal("x y", datatype=URIRef("urn:dt")), BNode("b1"), None]
+    rows = [{"v": v, "w": values[0]} for v in values]
+    assert kept.put("every kind", "test", ["v", "w"], rows, complete=True)
+    names, back, truncated = kept.get("every kind", 0, None)
+    assert (names, truncated) == (["v", "w"], False)
+    assert back == rows
+    for ours, theirs in zip(back, rows):
+        assert type(ours["v"]) is type(theirs["v"])
+        if isinstance(theirs["v"], Literal):
+            assert ours["v"].eq(theirs["v"])
+            assert (ours["v"].language, ours["v"].datatype) == (
+                theirs["v"].language, theirs["v"].datatype)
+    # a tag with a space cannot be written in this form: the answer is not kept, not garbled
+    odd = Literal("x", datatype=URIRef("urn:a b"))
+    assert not kept.put("odd", "test", ["v"], [{"v": odd}], complete=True)
+    assert kept.get("odd", 0, None) is None
