@@ -7,6 +7,8 @@ import pickle
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
@@ -93,3 +95,17 @@ def test_the_terms_pickle_and_go_through_the_store_like_rdflib_s():
     rows = run_sparql(store, "SELECT ?o WHERE { GRAPH ?g { ?s ?p ?o } }").rows
     assert sorted(rows, key=lambda r: str(r["o"])) == sorted(
         ({"o": t} for t in made), key=lambda r: str(r["o"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(), iri_tail=st.from_regex(r"[A-Za-z0-9._~/-]{0,40}", fullmatch=True),
+       day=st.from_regex(r"-?[0-9]{4,5}-[0-9]{1,2}-[0-9]{1,3}", fullmatch=True),
+       number=st.one_of(st.integers().map(str),
+                        st.from_regex(r"[+-]?[0-9]{1,25}", fullmatch=True)))
+def test_any_text_makes_rdflib_s_term(text, iri_tail, day, number):
+    assert _same(terms.literal(text, None, None), Literal(text))
+    assert _same(terms.iri("https://x.example/" + iri_tail),
+                 URIRef("https://x.example/" + iri_tail))
+    assert _same(terms.literal(day, None, str(XSD.date)), Literal(day, datatype=XSD.date))
+    assert _same(terms.literal(number, None, str(XSD.integer)),
+                 Literal(number, datatype=XSD.integer))
