@@ -21,8 +21,10 @@ Examples
 True
 >>> literal("2018-06-12", None, "http://www.w3.org/2001/XMLSchema#date").value
 datetime.date(2018, 6, 12)
->>> plain("Kim Yong-chol") == Literal("Kim Yong-chol"), iri("https://x/kim") == URIRef("https://x/kim")
-(True, True)
+>>> plain("Kim Yong-chol") == Literal("Kim Yong-chol")
+True
+>>> iri("https://x/kim") == URIRef("https://x/kim")
+True
 """
 
 from __future__ import annotations
