@@ -1006,8 +1006,8 @@ def phase_kept(a):
 def phase_warm(a):
     """The last step of ``kg build`` on the store as built, as ``kg warm`` does it: the first
     page of every listing made, side by side, while the name index is read from the store
-    (:func:`kg.query.warm_store`), both kept beside the store (the files removed first). :func:`warmed_alone` then reads each page back as a later ``kg query``
-    does."""
+    (:func:`kg.query.warm_store`), both kept beside the store (the files removed first).
+    :func:`warmed_alone` then reads each page back as a later ``kg query`` does."""
     from kg import query as Q
 
     opened = _emptied_kept(a)

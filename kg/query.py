@@ -50,7 +50,8 @@ from .vocab import NAMESPACES
 __all__ = ["Param", "Page", "NamedQuery", "QueryResult", "load_queries", "named_query",
            "run_named", "run_named_text", "run_sparql", "bind_values", "without_lateral",
            "resolve_name", "evidence", "claims_of", "describe", "listings", "warm", "Warmed",
-           "warm_names", "warm_store", "WARM_ROWS", "QUERY_DIR", "PARAM_KINDS", "PREFIXES", "RESERVED"]
+           "warm_names", "warm_store", "WARM_ROWS", "QUERY_DIR", "PARAM_KINDS", "PREFIXES",
+           "RESERVED"]
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
