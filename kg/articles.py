@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ArticleError
-from .fsio import read_bounded
+from .fsio import names_ending, read_bounded
 from .yamlio import read_yaml
 
 __all__ = ["Article", "MetadataNote", "load_article", "load_articles", "article_paths",
@@ -60,7 +60,8 @@ class Article:
 
 def article_paths(articles_dir: Path) -> list[Path]:
     """The article text files in a directory, in a stable order."""
-    return sorted(Path(articles_dir).glob("*.txt"))
+    articles_dir = Path(articles_dir)
+    return [articles_dir / name for name in names_ending(articles_dir, ".txt")]
 
 
 def _spans(text: str, needle: str) -> list[tuple[int, int]]:

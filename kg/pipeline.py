@@ -22,11 +22,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .articles import STEM_PATTERN, Article, article_paths, load_article
+from .articles import STEM_PATTERN, Article, load_article
 from .claims import ClaimSet, link_disputes, load_claim_file
 from .entities import IndexedRegistry, Registry, cached_registry, load_registry
 from .errors import ArticleError, ClaimError, StoreBusy, StoreError
-from .fsio import write_atomic
+from .fsio import ReadAhead, names_ending, write_atomic
 from .memory import paused_gc
 from . import derive
 from .store import Encoded, Store, canonical_quads, encode_batch, require_store
@@ -78,14 +78,30 @@ def _text_path(data_dir: Path, stem: str) -> Path | None:
     return path if os.path.lexists(path) else None
 
 
+def _article_stems(data_dir: Path) -> list[str]:
+    """Every article's stem (``articles/<stem>.txt``), sorted; a claim file without its article
+    is an error. Names only: a build needs no more."""
+    stems = sorted(name[:-4] for name in names_ending(data_dir / "articles", ".txt"))
+    known = set(stems)
+    for name in names_ending(data_dir / "claims", ".yaml"):
+        if name[:-5] not in known:
+            raise ClaimError("claim file has no article text (articles/<stem>.txt)",
+                             file=data_dir / "claims" / name)
+    return stems
+
+
 def _article_texts(data_dir: Path) -> dict[str, Path]:
     """Every article's text file by stem; a claim file without its article is an error."""
-    texts = {p.stem: p for p in article_paths(data_dir / "articles")}
-    for claims_path in sorted((data_dir / "claims").glob("*.yaml")):
-        if claims_path.stem not in texts:
-            raise ClaimError("claim file has no article text (articles/<stem>.txt)",
-                             file=claims_path)
-    return texts
+    articles = data_dir / "articles"
+    return {stem: articles / f"{stem}.txt" for stem in _article_stems(data_dir)}
+
+
+def _batch_files(data_dir: Path, stems: list[str]) -> list[str]:
+    """The files a worker reads for the articles ``stems``: text, metadata and claims."""
+    base = str(data_dir)
+    return [f"{base}/{folder}/{stem}{suffix}" for stem in stems
+            for folder, suffix in (("articles", ".txt"), ("articles", ".yaml"),
+                                   ("claims", ".yaml"))]
 
 
 def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = None, *,
@@ -293,8 +309,9 @@ def _encoded_corpus(data_dir: Path, registry: Registry, batches: list[list[str]]
                                        for b in batches))
         return
     tasks = [(data_dir, b, validate, None) for b in batches]
-    with _pool(data_dir, registry, workers) as pool:
-        results = _bounded_imap(pool, _encoded_batch, tasks, 2 * workers)
+    with _pool(data_dir, registry, workers) as pool, \
+            ReadAhead((_batch_files(data_dir, b) for b in batches), ahead=4) as ahead:
+        results = _bounded_imap(pool, _encoded_batch, _announced(tasks, ahead), 2 * workers)
         try:
             yield itertools.chain([head], results)
         finally:
@@ -303,7 +320,15 @@ def _encoded_corpus(data_dir: Path, registry: Registry, batches: list[list[str]]
             results.close()
 
 
-def _bounded_imap(pool, function, tasks: list, ahead: int):
+def _announced(tasks: list, ahead: ReadAhead):
+    """``tasks``, telling ``ahead`` which one is handed out, so that the files of the next
+    few are read into the page cache while the workers read this one's."""
+    for index, task in enumerate(tasks):
+        ahead.reached(index)
+        yield task
+
+
+def _bounded_imap(pool, function, tasks, ahead: int):
     """``pool.imap(function, tasks)`` with at most ``ahead`` results made and not yet taken.
 
     ``imap`` hands out every task at once, so workers faster than the consumer (the store's
@@ -492,7 +517,7 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
     out_dir, data_dir = Path(out_dir), Path(data_dir)
     registry, save_cache = cached_registry(data_dir / "entities", data_dir / "wikidata.tsv",
                                            out_dir, use_cache=False)
-    stems = sorted(_article_texts(data_dir))
+    stems = _article_stems(data_dir)
     if workers is None:
         workers = default_workers(len(stems))
     batches = _batches(stems)
@@ -527,12 +552,13 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
                     taken = _gathering(parts, facts, counts)
                     if progress is not None:
                         taken = _reporting(taken, [len(b) for b in batches], progress)
-                    triples = store.load_encoded(taken,
-                                                 write_to=write_to,
-                                                 expected_parts=1 + len(batches))
-                    triples += store.load_encoded(derive.encoded_facts(facts, counts),
-                                                  write_to=write_to,
-                                                  max_chunk=triples // 8)
+                    # One stream: the facts (a generator, run once the last article's part
+                    # is taken) are made while the loader still loads the articles' last
+                    # parts, not after them (at 100k articles the loads then end no sooner:
+                    # the tail is the loader's, about 4M quads after the last part).
+                    triples = store.load_encoded(
+                        itertools.chain(taken, derive.encoded_facts(facts, counts)),
+                        write_to=write_to, expected_parts=1 + len(batches))
                 store.flush()
                 store.optimize()  # the loads leave many files; compacted, lookups ~2x faster
                 report = summarize(store, triples=triples)

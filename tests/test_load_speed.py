@@ -25,6 +25,7 @@ from kg.errors import ArticleError, ClaimError, QuoteNotFound
 from kg.derive import rebuild
 from kg.cli import _Progress, cli
 from kg.pipeline import add_article, build, corpus_quads, load_corpus, remove_article
+from kg.iris import FACTS_GRAPH
 from kg.store import Store
 
 from .conftest import DATA
@@ -271,24 +272,38 @@ def test_progress_on_a_terminal_is_one_line_ended_at_the_end_or_on_an_error():
     assert stopped.getvalue() == "\r  1/2 articles read\n"
 
 
-def test_a_build_caps_its_loads_by_the_size_of_its_store(tmp_path, monkeypatch):
+def test_a_build_loads_its_articles_then_their_facts_in_one_stream(tmp_path, monkeypatch):
     """The build tells the loader how many parts the articles come in (the registry and
-    ontology, then one per batch), and caps the facts' loads at an eighth of what the articles
-    loaded."""
+    ontology, then one per batch), so that it caps its loads by the size of the store; the
+    facts follow in the same stream (made while the articles' last parts load), every line of
+    them in the facts graph."""
     asked, load = [], Store.load_encoded
 
     def recorded(self, parts, **kwargs):
-        loaded = load(self, parts, **kwargs)
-        asked.append((kwargs.get("expected_parts"), kwargs.get("max_chunk"), loaded))
+        seen = []
+
+        def noting(parts):
+            for part in parts:
+                seen.append(part)
+                yield part
+
+        loaded = load(self, noting(parts), **kwargs)
+        asked.append((kwargs.get("expected_parts"), kwargs.get("max_chunk"), seen, loaded))
         return loaded
 
     monkeypatch.setattr(Store, "load_encoded", recorded)
     monkeypatch.setattr(pipeline, "LOAD_BATCH", 2)
     build(DATA, tmp_path, validate=False, workers=2)
     articles = len(list((DATA / "articles").glob("*.txt")))
-    (parts, cap, loaded), (facts_parts, facts_cap, _) = asked
+    [(parts, cap, seen, loaded)] = asked
     assert (parts, cap) == (1 + -(-articles // 2), None)
-    assert facts_parts is None and facts_cap == loaded // 8 > 0
+    assert loaded == sum(part.quads for part in seen)
+    facts_graph = f"<{FACTS_GRAPH}> .".encode()
+    facts = seen[parts:]
+    assert facts and all(line.endswith(facts_graph)
+                         for part in facts for line in part.nq.splitlines())
+    assert not any(line.endswith(facts_graph)
+                   for part in seen[:parts] for line in part.nq.splitlines())
 
 
 def test_written_files_hold_exactly_what_the_store_holds(data_copy, tmp_path):
