@@ -100,12 +100,16 @@ def write_atomic(path: Path | str, write: Callable[[BinaryIO], None]) -> Path:
     return path
 
 
-def _advise(path: str) -> None:
-    """Ask the kernel to read the regular file ``path`` into the page cache, and return without
-    waiting. Anything wrong with the file is left for its reader to report."""
+def _advise(path: str, max_bytes: int) -> None:
+    """Ask the kernel to read the regular file ``path`` of at most ``max_bytes`` into the page
+    cache, and return without waiting. Anything wrong with the file is left for its reader to
+    report."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return  # a FIFO would block the open, a device is not ours to touch
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            # a FIFO would block the open, a device is not ours to touch, and a file over its
+            # reader's bound (a link to a large file elsewhere) is refused unread
+            return
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return
@@ -131,7 +135,8 @@ class ReadAhead:
     workers' CPU 108-111 s, and 6-10 CPU s in this thread. Nothing is read into this process.
     Where the call is missing (not Linux), nothing is done.
 
-    ``groups`` is consumed lazily, in order, each group an iterable of paths.
+    ``groups`` is consumed lazily, in order, each group an iterable of paths. A file over
+    ``max_bytes``, which its reader refuses, is not read.
 
     Examples
     --------
@@ -148,8 +153,9 @@ class ReadAhead:
     ['x', 'x', 'x']
     """
 
-    def __init__(self, groups: Iterable[Iterable[str | Path]], *, ahead: int = 4):
-        self._groups, self._ahead = groups, ahead
+    def __init__(self, groups: Iterable[Iterable[str | Path]], *, ahead: int = 4,
+                 max_bytes: int = 8 << 20):
+        self._groups, self._ahead, self._max_bytes = groups, ahead, max_bytes
         self._limit = ahead  # groups [0, limit) may be read now
         self._stop = False
         self._cond = threading.Condition()
@@ -190,5 +196,5 @@ class ReadAhead:
             for path in group:
                 if self._stop:
                     return
-                _advise(str(path))
+                _advise(str(path), self._max_bytes)
             self.groups_read = index + 1

@@ -22,13 +22,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .articles import STEM_PATTERN, Article, load_article
+from .articles import MAX_TEXT_BYTES, STEM_PATTERN, Article, load_article
 from .claims import ClaimSet, link_disputes, load_claim_file
 from .entities import IndexedRegistry, Registry, cached_registry, load_registry
 from .errors import ArticleError, ClaimError, StoreBusy, StoreError
 from .fsio import ReadAhead, names_ending, write_atomic
 from .memory import paused_gc
-from . import derive
+from . import derive, yamlio
 from .store import Encoded, Store, canonical_quads, encode_batch, require_store
 from .triples import actor_iris, article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_bundles, validate_quads
@@ -310,7 +310,8 @@ def _encoded_corpus(data_dir: Path, registry: Registry, batches: list[list[str]]
         return
     tasks = [(data_dir, b, validate, None) for b in batches]
     with _pool(data_dir, registry, workers) as pool, \
-            ReadAhead((_batch_files(data_dir, b) for b in batches), ahead=4) as ahead:
+            ReadAhead((_batch_files(data_dir, b) for b in batches), ahead=4,
+                      max_bytes=max(MAX_TEXT_BYTES, yamlio.MAX_BYTES)) as ahead:
         results = _bounded_imap(pool, _encoded_batch, _announced(tasks, ahead), 2 * workers)
         try:
             yield itertools.chain([head], results)

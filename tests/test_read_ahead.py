@@ -27,7 +27,7 @@ def _until(condition, timeout: float = 10.0) -> None:
 def advised(monkeypatch):
     """The paths the read-ahead thread asks for, in order (nothing asked of the kernel)."""
     seen: list[str] = []
-    monkeypatch.setattr(fsio, "_advise", seen.append)
+    monkeypatch.setattr(fsio, "_advise", lambda path, max_bytes: seen.append(path))
     return seen
 
 
@@ -75,7 +75,7 @@ def test_files_that_are_not_plain_are_passed_over_without_blocking(tmp_path):
     paths = [fifo, tmp_path / "dir.txt", tmp_path / "dangling.txt", tmp_path / "missing.txt",
              plain]
     done = threading.Event()
-    thread = threading.Thread(target=lambda: ([fsio._advise(str(p)) for p in paths],
+    thread = threading.Thread(target=lambda: ([fsio._advise(str(p), 100) for p in paths],
                                               done.set()), daemon=True)
     thread.start()
     assert done.wait(5), "advising a FIFO blocked"
@@ -99,3 +99,19 @@ def test_a_parallel_build_reads_each_batch_ahead_in_order(advised, tmp_path, mon
 def test_a_build_in_one_process_reads_nothing_ahead(advised, tmp_path):
     build(DATA, tmp_path, validate=False, workers=0)
     assert advised == []
+
+
+def test_only_plain_files_within_the_bound_are_asked_for(tmp_path, monkeypatch):
+    """A file over the readers' bound (a link to a large file elsewhere, say) is refused by its
+    reader unread: the kernel is not asked to read it either."""
+    asked = []
+    monkeypatch.setattr(os, "posix_fadvise",
+                        lambda fd, offset, length, advice: asked.append(os.fstat(fd).st_size))
+    small, large = tmp_path / "small.txt", tmp_path / "large.txt"
+    small.write_bytes(b"x" * 100)
+    with open(large, "wb") as handle:
+        handle.truncate(101)
+    (tmp_path / "dir.txt").mkdir()
+    for path in (small, large, tmp_path / "dir.txt"):
+        fsio._advise(str(path), 100)
+    assert asked == [100]
