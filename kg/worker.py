@@ -605,12 +605,12 @@ class QueryRunner:
         (:func:`kg.query.warm`, :func:`kg.query.warm_names`), as ``kg build`` leaves them:
         when the runner starts, and again each time the store has changed and then stayed
         unchanged for ``warm_settle`` seconds (a stream of ``kg add`` is warmed once, after
-        it). The pages are made by a process of their own, not by a
-        worker of the pool, and one that takes over ``warm_timeout`` seconds is stopped; what
-        it kept by then stays kept. :meth:`wait_warm` waits for one; :attr:`warmed` says what
-        the last one did. The runner then also looks at the store without waiting for a
-        question, and replaces its idle workers as soon as it sees a change, so that the first
-        question after it does not wait for a worker to start.
+        it). The pages are made by a process of their own, not by a worker of the pool, and
+        one that takes over ``warm_timeout`` seconds is stopped; what it kept by then stays
+        kept. :meth:`wait_warm` waits for one; :attr:`warmed` says what the last one did. The
+        runner then also looks at the store without waiting for a question, and replaces its
+        idle workers as soon as it sees a change, so that the first question after it does
+        not wait for a worker to start.
 
     Raises
     ------
