@@ -53,6 +53,7 @@ def test_it_prints_the_table_and_the_targets(smoke):
                    "kg add of one article <= 100 ms", "engine floor"):
         assert target in text, target
     assert "build (validate=True)" in text and "ms/article" in text
+    assert "the most any build could reach on these cores" in text
     if hasattr(os, "RWF_NOWAIT"):  # asked of the page cache where it can be
         assert "corpus in the page cache as the build started: " in text
 
@@ -65,6 +66,8 @@ def test_every_phase_writes_its_figures(smoke):
     assert figures["build"]["quads_per_s"] > 0
     assert figures["raw"]["quads_per_s"] > 0
     assert figures["build"]["quads"] == figures["raw"]["quads"]
+    floor = figures["raw"]["input_floor"]  # the corpus read: an article's three files each
+    assert floor["files"] == 3 * SIZE and floor["cpu_s"] > 0
     assert figures["baseline"]["quads"] == figures["build"]["quads"]
     assert figures["add"]["cli_ok"]
     by_paths = figures["network"]["by_paths"]  # igraph comes with the test extras
