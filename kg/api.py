@@ -32,7 +32,7 @@ from pathlib import Path
 
 from rdflib import Literal, URIRef
 
-from .articles import load_article
+from .articles import article_files, load_article
 from .derive import open_current
 from .errors import KGError
 from .html import render_html, write_html
@@ -165,4 +165,4 @@ def article_text(article: str, data_dir: Path | str = DEFAULT_DATA) -> str:
         The article is missing, or its text differs from the one the claims were made from.
     """
     stem = str(article).rstrip("/").rsplit("/", 1)[-1]
-    return load_article(Path(data_dir) / "articles" / f"{stem}.txt").text
+    return load_article(article_files(data_dir, stem)[0]).text

@@ -22,11 +22,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .articles import MAX_TEXT_BYTES, STEM_PATTERN, Article, load_article
+from .articles import (MAX_TEXT_BYTES, STEM_PATTERN, Article, article_files, corpus_stems,
+                       load_article)
 from .claims import ClaimSet, link_disputes, load_claim_file
 from .entities import IndexedRegistry, Registry, cached_registry, load_registry
 from .errors import ArticleError, ClaimError, StoreBusy, StoreError
-from .fsio import ReadAhead, names_ending, write_atomic
+from .fsio import ReadAhead, write_atomic
 from .memory import paused_gc
 from . import derive, yamlio
 from .store import Encoded, Store, canonical_quads, encode_batch, require_store
@@ -65,7 +66,7 @@ def _read_article(registry: Registry, text_path: Path) -> Article:
 
 
 def _read_claims(data_dir: Path, registry: Registry, article: Article) -> ClaimSet | None:
-    path = data_dir / "claims" / f"{article.stem}.yaml"
+    path = Path(article_files(data_dir, article.stem)[2])
     return load_claim_file(path, article, registry) if path.exists() else None
 
 
@@ -74,34 +75,30 @@ def _text_path(data_dir: Path, stem: str) -> Path | None:
     a file: anything else (``../x``) is no article, and no path is made of it."""
     if not isinstance(stem, str) or not STEM_PATTERN.fullmatch(stem):
         return None
-    path = data_dir / "articles" / f"{stem}.txt"
-    return path if os.path.lexists(path) else None
+    path = article_files(data_dir, stem)[0]
+    return Path(path) if os.path.lexists(path) else None
 
 
 def _article_stems(data_dir: Path) -> list[str]:
-    """Every article's stem (``articles/<stem>.txt``), sorted; a claim file without its article
-    is an error. Names only: a build needs no more."""
-    stems = sorted(name[:-4] for name in names_ending(data_dir / "articles", ".txt"))
+    """Every article's stem, sorted; a claim file without its article is an error. Names only:
+    a build needs no more."""
+    stems, claimed = corpus_stems(data_dir)
     known = set(stems)
-    for name in names_ending(data_dir / "claims", ".yaml"):
-        if name[:-5] not in known:
+    for stem in claimed:
+        if stem not in known:
             raise ClaimError("claim file has no article text (articles/<stem>.txt)",
-                             file=data_dir / "claims" / name)
+                             file=article_files(data_dir, stem)[2])
     return stems
 
 
 def _article_texts(data_dir: Path) -> dict[str, Path]:
     """Every article's text file by stem; a claim file without its article is an error."""
-    articles = data_dir / "articles"
-    return {stem: articles / f"{stem}.txt" for stem in _article_stems(data_dir)}
+    return {stem: Path(article_files(data_dir, stem)[0]) for stem in _article_stems(data_dir)}
 
 
 def _batch_files(data_dir: Path, stems: list[str]) -> list[str]:
     """The files a worker reads for the articles ``stems``: text, metadata and claims."""
-    base = str(data_dir)
-    return [f"{base}/{folder}/{stem}{suffix}" for stem in stems
-            for folder, suffix in (("articles", ".txt"), ("articles", ".yaml"),
-                                   ("claims", ".yaml"))]
+    return [path for stem in stems for path in article_files(data_dir, stem)]
 
 
 def load_corpus(data_dir: Path | str = DEFAULT_DATA, only: list[str] | None = None, *,

@@ -54,12 +54,12 @@ from .errors import QueryError, StoreError
 from .query import (PREFIXES, NamedQuery, Page, QueryResult, _bind, _tokens, bind_values,
                     named_query)
 from .store import Store, from_ox, to_ox
+from .terms import XSD_STRING as _XSD_STRING
 from .vocab import ID, KG, PROV, SEM
 
 __all__ = ["RemoteStore", "RemoteError", "PushReport", "push", "run_named_remote",
            "bind_values", "label_store", "remote_version", "check_remote_current"]
 
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 _JSON_RESULTS = "application/sparql-results+json"
 _RDF_ACCEPT = "application/n-triples, text/turtle;q=0.9"

@@ -55,11 +55,11 @@ from . import errors
 from .errors import KGError, QueryError, QueryTimeout, StoreError, UnsafeQuery
 from .memory import paused_gc
 from .safety import MAX_QUERY_CHARS
+from .terms import XSD_STRING as _XSD_STRING
 
 __all__ = ["QueryRunner", "RawResult", "WorkersBusy", "encode_term", "decode_term",
            "decode_ox", "DEFAULT_MEMORY_LIMIT"]
 
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 #: Address space a worker may use (bytes); a query past it dies alone.

@@ -96,6 +96,23 @@ def test_a_parallel_build_reads_each_batch_ahead_in_order(advised, tmp_path, mon
     assert all(os.path.exists(path) for path in advised)
 
 
+def test_the_files_read_ahead_are_those_each_article_is_read_from(monkeypatch):
+    """One place names an article's files (kg.articles.article_files): the text and metadata
+    an article is read from, and the claim file read with it, are the files read ahead."""
+    from kg.articles import article_files, load_article
+
+    opened = []
+    monkeypatch.setattr(pipeline, "load_claim_file", lambda path, *_: opened.append(str(path)))
+    registry = pipeline.load_registry(DATA / "entities", DATA / "wikidata.tsv")
+    for name in sorted(os.listdir(DATA / "articles")):
+        if name.endswith(".txt"):
+            text, meta, claims = article_files(DATA, name[:-4])
+            article = load_article(text)
+            assert (str(article.path), str(article.meta_path)) == (text, meta)
+            pipeline._read_claims(DATA, registry, article)
+            assert opened[-1] == claims
+
+
 def test_a_build_in_one_process_reads_nothing_ahead(advised, tmp_path):
     build(DATA, tmp_path, validate=False, workers=0)
     assert advised == []
