@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark suite of the news knowledge graph: build, baseline, questions, views, export, add.
 
-    python benchmarks/run.py                              # sizes 1000,10000
-    python benchmarks/run.py --sizes 1000,10000,100000    # the full suite (about 30-40 min on 2 cores)
+    python benchmarks/run.py                              # sizes 1000,10000 (about 30 min on 2 cores)
+    python benchmarks/run.py --sizes 1000,10000,100000    # the full suite: about 1.5 h more
     python benchmarks/run.py --quick                      # sizes 200,1000 in under a minute
 
 For each size N (articles) the run generates a synthetic corpus with benchmarks/generate.py (or
