@@ -770,9 +770,11 @@ def input_floor(corpus: Path, processes: int) -> dict:
     and without making anything of it, in ``processes`` processes: CPU seconds, theirs."""
     import multiprocessing
 
-    paths = [str(corpus / folder / name) for folder, suffix in
-             (("articles", ".txt"), ("articles", ".yaml"), ("claims", ".yaml"))
-             for name in sorted(os.listdir(corpus / folder)) if name.endswith(suffix)]
+    from kg.articles import article_files, corpus_stems
+
+    texts, claimed = corpus_stems(corpus)
+    paths = [path for stem in texts for path in article_files(corpus, stem)[:2]]
+    paths += [article_files(corpus, stem)[2] for stem in claimed]
     chunks = [paths[i:i + 3000] for i in range(0, len(paths), 3000)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -791,10 +793,10 @@ def input_floor(corpus: Path, processes: int) -> dict:
 
 def build_ceiling(raw: dict) -> dict | None:
     """The most quads/s any build of the corpus could reach on the cores it was measured on
-    (as many as :func:`input_floor`'s processes): Oxigraph's own
-    load and compaction of its quads (raw, CPU seconds) and reading and parsing its files
-    (:func:`input_floor`) cannot be done with less CPU, and share the cores with everything
-    else the build does (checks, quads, files), taken here as free."""
+    (as many as :func:`input_floor`'s processes): Oxigraph's own load and compaction of its
+    quads (raw, CPU seconds) and reading and parsing its files (:func:`input_floor`) cannot be
+    done with less CPU, and share the cores with everything else the build does (checks,
+    quads, files), taken here as free."""
     floor = raw.get("input_floor") or {}
     if "cpu_s" not in floor or "load_cpu_s" not in raw:
         return None
