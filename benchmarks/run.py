@@ -1535,8 +1535,10 @@ def ensure_corpus(size, seed, corpora: Path, regenerate: bool) -> tuple[Path, di
 
 
 def machine_info() -> dict:
+    from kg.allocator import describe
+
     info = {"python": platform.python_version(), "platform": platform.platform(),
-            "cpus": os.cpu_count()}
+            "cpus": os.cpu_count(), "allocator": describe()}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -1698,8 +1700,8 @@ def render(results: dict) -> str:
     L = []
     meta = results["meta"]
     L.append(f"# kg benchmarks  {meta['started']}  ({meta['machine'].get('cpus')} cores, "
-             f"{meta['machine'].get('cpu', '?')}, {meta['machine'].get('mem_gib')} GiB; "
-             f"load avg at start {meta['load_start']}, at end {meta.get('load_end')})")
+             f"{meta['machine'].get('cpu', '?')}, {meta['machine'].get('mem_gib')} GiB, "
+             f"{meta['machine'].get('allocator', 'allocator not recorded')}; load avg at start {meta['load_start']}, at end {meta.get('load_end')})")
     L.append(f"# {meta['command']}")
     for merged in meta.get("merged", []):
         L.append(f"# merged: {merged['command']} ({merged['started']})")
@@ -2410,4 +2412,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from kg.allocator import restart
+
+    restart()  # as the kg command does, so that every phase runs with kg's allocator
     main()

@@ -25,8 +25,21 @@ def _clean_errors(func):
     return wrapper
 
 
+def _version(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    from .allocator import describe
+
+    click.echo(f"kg, version {version('kg')}\nmemory allocator: {describe()}")
+    ctx.exit()
+
+
 @click.group()
-@click.version_option(package_name="kg")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and the memory allocator this process runs with, and "
+                   "exit.")
 def cli():
     """Build and question a knowledge graph of news reports, every fact traced to its sentence."""
 
@@ -578,7 +591,10 @@ def push(endpoint, update_url, gsp_url, user, article, batch, no_prune, store_pa
                f"{report.requests} requests; dropped {report.dropped} stale graphs")
 
 
-def main():  # pragma: no cover - console entry point
+def main():  # pragma: no cover - console entry point (tests/test_allocator.py runs it)
+    from .allocator import restart
+
+    restart()  # mimalloc, where installed: see kg.allocator for why
     cli(prog_name="kg")
 
 
