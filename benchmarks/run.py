@@ -1699,12 +1699,16 @@ def ratio(a, b):
 def render(results: dict) -> str:
     L = []
     meta = results["meta"]
+    def malloc(m):  # which allocator the run's processes had (recorded since 2026-11-25)
+        return m["machine"].get("allocator", "allocator not recorded")
+
     L.append(f"# kg benchmarks  {meta['started']}  ({meta['machine'].get('cpus')} cores, "
              f"{meta['machine'].get('cpu', '?')}, {meta['machine'].get('mem_gib')} GiB, "
-             f"{meta['machine'].get('allocator', 'allocator not recorded')}; load avg at start {meta['load_start']}, at end {meta.get('load_end')})")
+             f"{malloc(meta)}; load avg at start {meta['load_start']}, "
+             f"at end {meta.get('load_end')})")
     L.append(f"# {meta['command']}")
     for merged in meta.get("merged", []):
-        L.append(f"# merged: {merged['command']} ({merged['started']})")
+        L.append(f"# merged: {merged['command']} ({merged['started']}, {malloc(merged)})")
         for size, keys in merged.get("replaced", {}).items():  # not kept before 2026-11-24
             L.append(f"#   measured then, at {int(size):,} articles: {', '.join(keys)}")
     for size, r in results["sizes"].items():
