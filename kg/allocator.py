@@ -78,9 +78,12 @@ def environ(env: dict | None = None) -> dict:
     processes started with it, where :func:`library` finds it."""
     env = dict(os.environ if env is None else env)
     lib = None if env.get(SWITCH) == "system" else library()
-    if lib is not None:
-        preload = [p for p in env.get("LD_PRELOAD", "").split(":") if p and p != str(lib)]
-        env["LD_PRELOAD"] = ":".join([str(lib), *preload])
+    return env if lib is None else _preloading(env, lib)
+
+
+def _preloading(env: dict, lib: Path) -> dict:
+    preload = [p for p in env.get("LD_PRELOAD", "").split(":") if p and p != str(lib)]
+    env["LD_PRELOAD"] = ":".join([str(lib), *preload])
     return env
 
 
@@ -88,12 +91,12 @@ def restart() -> None:
     """Start this program again with mimalloc preloaded (same interpreter, arguments and open
     files), unless it runs with it already, cannot, or was started again once before.
     Call it first thing: nothing done before it is kept."""
-    if active() or os.environ.get(_RESTARTED) or library() is None:
+    if active() or os.environ.get(_RESTARTED):
         return
-    argv = getattr(sys, "orig_argv", None)
-    if not argv or not sys.executable:
+    lib, argv = library(), getattr(sys, "orig_argv", None)
+    if lib is None or not argv or not sys.executable:
         return
-    env = environ()
+    env = _preloading(dict(os.environ), lib)
     env[_RESTARTED] = "1"
     sys.stdout.flush()
     sys.stderr.flush()
