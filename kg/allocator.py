@@ -7,8 +7,8 @@ cache allocate and free millions of small blocks; afterwards glibc's free lists 
 scattered, and every later allocation searches them (``_int_malloc`` went from 5% to 23% of
 the time in a profile). Measured at 100k articles (8.1M quads), the timeline of one topic: 5.4
 ms in a new process, 10.4 ms after six listings had been answered; with mimalloc 5.5 and 5.7
-ms, the listings themselves 10-20% quicker, the busiest actor's meetings 345 to 262 ms, and
-the same peak memory. A whole build took 118 s instead of 127 s, its peak memory 1.7 GB
+ms, the listings themselves 13-23% quicker, the busiest actor's meetings 345 to 262 ms, for
+a peak memory of 495 MB against 449. A whole build took 118 s instead of 127 s, its peak memory 1.7 GB
 instead of 2.1 GB. (glibc's tunables came closest with ``glibc.malloc.tcache_count=65535``:
 7 ms after the listings, but 0.5 GB more memory.)
 
