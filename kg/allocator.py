@@ -8,9 +8,9 @@ scattered, and every later allocation searches them (``_int_malloc`` went from 5
 the time in a profile). Measured at 100k articles (8.1M quads), the timeline of one topic: 5.4
 ms in a new process, 10.4 ms after six listings had been answered; with mimalloc 5.5 and 5.7
 ms, the listings themselves 13-23% quicker, the busiest actor's meetings 345 to 262 ms, for
-a peak memory of 495 MB against 449. A whole build took 118 s instead of 127 s, its peak memory 1.7 GB
-instead of 2.1 GB. (glibc's tunables came closest with ``glibc.malloc.tcache_count=65535``:
-7 ms after the listings, but 0.5 GB more memory.)
+a peak memory of 495 MB against 449. A whole build took 118 s instead of 127 s, its peak
+memory 1.7 GB instead of 2.1 GB. (glibc's tunables came closest with
+``glibc.malloc.tcache_count=65535``: 7 ms after the listings, but 0.5 GB more memory.)
 
 How: an allocator replaces ``malloc`` only if it is loaded before the program starts
 (``LD_PRELOAD``). So the ``kg`` command starts itself again, once, with mimalloc preloaded
@@ -54,7 +54,8 @@ def library() -> Path | None:
         dist = metadata.distribution("cmeel-mimalloc")
     except metadata.PackageNotFoundError:
         return None
-    # the versioned name (libmimalloc.so.3) is the file itself, the others link to it
+    # a wheel holds each name (libmimalloc.so, .so.3, .so.3.4) as a copy of its own: the most
+    # versioned one is preloaded, so that every process names the same file
     names = sorted((f for f in dist.files or () if f.name.startswith(_NAME + ".so")),
                    key=lambda f: (-f.name.count("."), f.name))
     for name in names:

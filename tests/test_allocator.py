@@ -21,7 +21,7 @@ needs_mimalloc = pytest.mark.skipif(not DECLARED, reason="cmeel-mimalloc is a de
 def _plain_env(**extra):
     """This environment without a preloaded allocator or a restart already done."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("LD_PRELOAD", allocator.SWITCH, "KG_ALLOCATOR_RESTARTED")}
+           if k not in ("LD_PRELOAD", allocator.SWITCH, allocator._RESTARTED)}
     env.update(extra)
     return env
 
