@@ -13,6 +13,7 @@ atomically: a reader sees the article's old claims or its new ones, never half o
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import queue
@@ -258,6 +259,39 @@ def encode_batch(batch: list, *, prefixes: bool) -> Encoded:
     return Encoded(ox.serialize(batch, format=ox.RdfFormat.N_QUADS), trig, len(batch))
 
 
+class _PartsReader(io.RawIOBase):
+    """Byte strings read one after another as one stream, for a bulk load.
+
+    Joining a load's parts first copied each of them once more into fresh memory: at 100k
+    articles, 4.3 s of the build's own process for 1.8 GB. Oxigraph reads the stream in blocks
+    of :data:`BLOCK` bytes, taking the GIL for each (about 1,800 blocks at 100k articles).
+    """
+
+    BLOCK = 1 << 20
+
+    def __init__(self, parts: list[bytes]):
+        self._parts = iter(parts)
+        self._left = memoryview(b"")
+
+    @classmethod
+    def of(cls, parts: list[bytes]) -> io.BufferedReader:
+        return io.BufferedReader(cls(parts), cls.BLOCK)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._left:
+            part = next(self._parts, None)
+            if part is None:
+                return 0
+            self._left = memoryview(part)
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
 class _Loader:
     """One thread feeding N-Quads bytes to Oxigraph's bulk loader, one load at a time.
 
@@ -274,20 +308,22 @@ class _Loader:
         self._thread.start()
 
     def _run(self):
-        while (data := self._queue.get()) is not None:
+        while (parts := self._queue.get()) is not None:
             if self._error is None:
                 try:
                     # every term in the bytes was serialized by Oxigraph from a term it built,
                     # and so checked (derive.encoded_facts joins such terms into lines):
                     # lenient skips checking each IRI again (8% of a load's CPU)
-                    self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS, lenient=True)
+                    self._store.bulk_load(_PartsReader.of(parts), format=ox.RdfFormat.N_QUADS,
+                                          lenient=True)
                 except BaseException as exc:  # noqa: BLE001 - raised again by close()
                     self._error = exc
 
-    def put(self, data: bytes) -> None:
+    def put(self, parts: list[bytes]) -> None:
+        """Queue one load: the N-Quads ``parts``, read in turn (not joined first)."""
         if self._error is not None:
             self.close()
-        self._queue.put(data)
+        self._queue.put(parts)
 
     def close(self) -> None:
         """Wait for the loads queued so far; raise the first that failed."""
@@ -565,14 +601,14 @@ class Store:
                 pending.append(part.nq)
                 size += part.quads
                 if size >= chunk:
-                    loader.put(b"".join(pending))
+                    loader.put(pending)
                     cap = max_chunk
                     if expected_parts:
                         cap = min(cap, total * max(expected_parts, seen) // seen // 8)
                     # never below the first load: loads only grow
                     pending, size, chunk = [], 0, max(chunk, min(2 * chunk, cap))
             if pending:
-                loader.put(b"".join(pending))
+                loader.put(pending)
         finally:
             loader.close()
         return total

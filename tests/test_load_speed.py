@@ -484,7 +484,8 @@ def _load_sizes(monkeypatch) -> list[int]:
 
     sizes, put = [], store_module._Loader.put
     monkeypatch.setattr(store_module._Loader, "put",
-                        lambda self, data: (sizes.append(data.count(b"\n")), put(self, data))[1])
+                        lambda self, parts: (sizes.append(sum(p.count(b"\n") for p in parts)),
+                                             put(self, parts))[1])
     return sizes
 
 
@@ -570,3 +571,15 @@ def test_workers_run_only_so_far_ahead_of_the_loader():
         for result in pipeline._bounded_imap(pool, make, list(range(1000)), 2):
             break
     assert result == 0 and time.perf_counter() - started < 5
+
+
+def test_a_load_reads_its_parts_in_turn_without_joining_them():
+    """The bulk loader reads a load's parts as one stream, empty parts and parts larger than
+    its block included, in order."""
+    from kg.store import _PartsReader
+
+    big = b"x" * (_PartsReader.BLOCK + 7)
+    assert _PartsReader.of([b"ab", b"", big, b"cde"]).read() == b"ab" + big + b"cde"
+    assert _PartsReader.of([]).read() == b""
+    reader = _PartsReader.of([b"abc", b"de"])
+    assert [reader.read(2), reader.read(2), reader.read(2)] == [b"ab", b"cd", b"e"]
