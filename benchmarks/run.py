@@ -485,8 +485,8 @@ def phase_build(a):
     T.wrap(P, "ontology_quads", "quad generation (ontology)", materialize=True)
     T.wrap(P, "validate_quads", "SHACL validation")
     T.wrap(P, "validate_bundles", "SHACL validation")
-    T.wrap(P, "canonical_quads", "canonical_quads (total)")
-    T.wrap(P, "encode_batch", "serialization (encode_batch)")
+    T.wrap(P, "text_quads", "text_quads (total)")
+    T.wrap(P, "encode_text", "serialization (kg.nquads.encode)")
     T.wrap(P.derive, "reports", "fact reports (derive.reports)")
     T.wrap(P.derive, "mentions", "actors' claim counts (derive.mentions)")
     T.wrap(S.Store, "load_encoded", "load_encoded (total)")
@@ -548,9 +548,9 @@ def phase_build(a):
             both.get("load_corpus (total)", 0.0) - yaml_t, 2),
         "quad generation": round(gen, 2),
         "SHACL validation": round(shacl, 2),
-        # canonical_quads converts a batch's quads, made and checked before it is called
-        "term conversion": round(both.get("canonical_quads (total)", 0.0), 2),
-        "serialization": round(both.get("serialization (encode_batch)", 0.0), 2),
+        # text_quads converts a batch's quads, made and checked before it is called
+        "term conversion": round(both.get("text_quads (total)", 0.0), 2),
+        "serialization": round(both.get("serialization (kg.nquads.encode)", 0.0), 2),
         "fact reports": round(both.get("fact reports (derive.reports)", 0.0), 2),
         "actors' claim counts": round(both.get("actors' claim counts (derive.mentions)", 0.0), 2),
         "bulk load (background thread)": round(bulk, 2),

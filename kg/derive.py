@@ -44,7 +44,8 @@ from rdflib.namespace import RDF, XSD
 
 from . import iris
 from .errors import StaleStore
-from .store import Encoded, Store, canonical_quads
+from .nquads import TextQuad, text_quads
+from .store import Encoded, Store
 from .vocab import KG, PROV, SDO, SEM
 
 __all__ = ["FACTS_GRAPH", "FACTS_VERSION", "Key", "reports", "mentions", "merge", "fact_quads",
@@ -75,53 +76,58 @@ _ACTOR_REF, _DERIVED_FROM_REF = SEM.Actor, PROV.wasDerivedFrom  # looked up once
 _CLAIM_COUNT = ox.NamedNode(str(KG.claimCount))
 _VERSION = ox.NamedNode(str(KG.factsVersion))
 _CLAIM = ox.NamedNode(str(KG.Claim))
+_TYPE_TEXT, _DERIVED_FROM_TEXT = str(_TYPE), str(_DERIVED_FROM)
+_PUBLISHER_TEXT = str(_PUBLISHER)
 
 
 def _is_fact(quad: ox.Quad, claim: ox.NamedNode) -> bool:
-    s = quad.subject
-    return (s != claim and quad.predicate != _TYPE
-            and not (isinstance(s, ox.NamedNode) and s.value.startswith(claim.value + "/")))
+    return _is_fact_text(str(quad.subject), str(quad.predicate), str(claim))
+
+
+def _is_fact_text(s: str, p: str, claim: str) -> bool:
+    # the claim's parts are <claim/...>: the claim's text without its closing ">", then "/"
+    return s != claim and p != _TYPE_TEXT and not s.startswith(claim[:-1] + "/")
 
 
 def _key(quad: ox.Quad) -> Key:
     return str(quad.subject), str(quad.predicate), str(quad.object)
 
 
-def reports(quads: Iterable[ox.Quad]) -> dict[Key, set[str]]:
+def reports(quads: Iterable[TextQuad]) -> dict[Key, set[str]]:
     """The outlets reporting each fact of ``quads``.
 
-    ``quads`` are pyoxigraph quads as the store keeps them (see :func:`kg.store.canonical_quads`)
+    ``quads`` are text quads as the store keeps them (see :func:`kg.nquads.text_quads`)
     holding whole claim graphs and the graphs of their articles, as one article's bundle or a
     build's batch does. A claim graph is one that says it ``prov:wasDerivedFrom`` an article;
     the article's outlet is its ``schema:publisher``.
 
     Examples
     --------
-    >>> N = ox.NamedNode
-    >>> c, a = N("https://x/claim/1"), N("https://x/article/1")
-    >>> found = reports([ox.Quad(c, _DERIVED_FROM, a, c), ox.Quad(a, _PUBLISHER, N("https://x/o"), a),
-    ...                  ox.Quad(N("https://x/m"), N("https://x/p"), ox.Literal("v"), c)])
+    >>> c, a = "<https://x/claim/1>", "<https://x/article/1>"
+    >>> found = reports([(c, _DERIVED_FROM_TEXT, a, c),
+    ...                  (a, _PUBLISHER_TEXT, "<https://x/o>", a),
+    ...                  ("<https://x/m>", "<https://x/p>", '"v"', c)])
     >>> found
     {('<https://x/m>', '<https://x/p>', '"v"'): {'<https://x/o>'}}
     """
     quads = quads if isinstance(quads, list) else list(quads)
-    article_of, outlets = _claim_graphs(quads), {}
-    for q in quads:
-        if q.predicate == _PUBLISHER:
-            outlets.setdefault(q.subject, set()).add(str(q.object))
+    derived, publisher = _DERIVED_FROM_TEXT, _PUBLISHER_TEXT
+    article_of = {g: o for s, p, o, g in quads if p == derived and s == g}
+    outlets: dict = {}
+    for s, p, o, _g in quads:
+        if p == publisher:
+            outlets.setdefault(s, set()).add(o)
     found: dict[Key, set[str]] = {}
-    for q in quads:
-        article = article_of.get(q.graph_name)
-        if article is not None and _is_fact(q, q.graph_name) and article in outlets:
-            found.setdefault(_key(q), set()).update(outlets[article])
+    for s, p, o, g in quads:
+        article = article_of.get(g)
+        if article is not None and article in outlets and _is_fact_text(s, p, g):
+            key = (s, p, o)
+            known = found.get(key)
+            if known is None:
+                found[key] = set(outlets[article])
+            else:
+                known |= outlets[article]
     return found
-
-
-def _claim_graphs(quads: list[ox.Quad]) -> dict:
-    """Claim graph -> its article: the graphs of ``quads`` that say they ``prov:wasDerivedFrom``
-    an article."""
-    return {q.graph_name: q.object for q in quads
-            if q.predicate == _DERIVED_FROM and q.subject == q.graph_name}
 
 
 def _mentioned(quads) -> tuple[dict[str, set[str]], set[str]]:
@@ -391,8 +397,7 @@ def refresh(store: Store, drop, quads, also=()) -> tuple[list[ox.Quad], list[ox.
     raw = store.raw
     quads = list(quads)
     skip = {ox.NamedNode(str(g)) for g in drop}
-    new_quads = canonical_quads(quads)
-    found = reports(new_quads)
+    found = reports(text_quads(quads))
     touched: dict[Key, tuple | None] = dict.fromkeys(found)
     dropped = {}
     for graph in skip:

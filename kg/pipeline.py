@@ -30,7 +30,9 @@ from .errors import ArticleError, ClaimError, StoreBusy, StoreError
 from .fsio import ReadAhead, write_atomic
 from .memory import paused_gc
 from . import derive, yamlio
-from .store import Encoded, Store, canonical_quads, encode_batch, require_store
+from .nquads import encode as encode_text
+from .nquads import text_quads
+from .store import Encoded, Store, require_store
 from .triples import actor_iris, article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_bundles, validate_quads
 
@@ -272,7 +274,7 @@ def _used(corpus: Corpus, stem: str) -> list:
 
 def _encoded_batch(task) -> tuple[Encoded, dict, dict]:
     """A worker's share of a build: read and check a batch of articles, make their quads and
-    serialize them (see :func:`kg.store.encode`), so that the build's own process only loads
+    serialize them (see :func:`kg.nquads.encode`), so that the build's own process only loads
     and writes bytes; with the outlets reporting each fact of the batch
     (:func:`kg.derive.reports`) and how many of its claims mention each actor
     (:func:`kg.derive.mentions`). Runs in a forked worker (the registry is
@@ -285,8 +287,8 @@ def _encoded_batch(task) -> tuple[Encoded, dict, dict]:
     if validate:
         validate_bundles(_checked(corpus, stem, bundle) for stem, bundle in zip(stems, bundles))
     made = [q for bundle in bundles for q in bundle]
-    batch = canonical_quads(made)
-    return (encode_batch(batch, prefixes=False), derive.reports(batch),
+    batch = text_quads(made)
+    return (encode_text(batch, prefixes=False), derive.reports(batch),
             derive.mentions(made, actor_iris(registry)))
 
 
@@ -298,9 +300,9 @@ def _encoded_corpus(data_dir: Path, registry: Registry, batches: list[list[str]]
     TriG prefixes), then the articles, a part per batch of ``batches``, made by ``workers``
     forked processes (none: in this one). The processes are forked on entering, before the
     caller opens a store or takes a lock that they must not inherit, and end on leaving."""
-    head = (encode_batch(canonical_quads(itertools.chain(entity_quads(registry),
-                                                         ontology_quads(ONTOLOGY_PATH))),
-                         prefixes=True), {}, {})
+    head = (encode_text(text_quads(itertools.chain(entity_quads(registry),
+                                                   ontology_quads(ONTOLOGY_PATH))),
+                        prefixes=True), {}, {})
     if workers <= 0 or len(batches) <= 1:
         yield itertools.chain([head], (_encoded_batch((data_dir, b, validate, registry))
                                        for b in batches))

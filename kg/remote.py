@@ -51,6 +51,7 @@ from rdflib.namespace import RDF
 from . import iris
 from .derive import reports, version_error
 from .errors import QueryError, StoreError
+from .nquads import text_of
 from .query import (PREFIXES, NamedQuery, Page, QueryResult, _bind, _tokens, bind_values,
                     named_query)
 from .store import Store, from_ox, to_ox
@@ -405,7 +406,7 @@ def _fact_nodes(store: Store, remote: RemoteStore, local: list[str], old: set[st
     claim counts)."""
     raw = store.raw
     quads = [q for g in local for q in raw.quads_for_pattern(None, None, None, ox.NamedNode(g))]
-    nodes = {str(iris.fact(*key)) for key in reports(quads)}
+    nodes = {str(iris.fact(*key)) for key in reports(text_of(quads))}
     mentioned = {q.object.value for q in quads if isinstance(q.object, ox.NamedNode)}
     if old:
         values = " ".join(str(ox.NamedNode(g)) for g in sorted(old))

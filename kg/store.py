@@ -36,8 +36,7 @@ from .terms import literal as _literal
 from .vocab import NAMESPACES, PROV
 
 __all__ = ["Store", "is_store", "require_store", "engine_errors", "kept_beside", "read_kept",
-           "keep_beside", "Encoded", "encode", "encode_batch",
-           "canonical_quads", "to_ox", "from_ox", "FORMATS"]
+           "keep_beside", "Encoded", "term_converter", "to_ox", "from_ox", "FORMATS"]
 
 FORMATS = {"trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS, "nt": ox.RdfFormat.N_TRIPLES,
            "ttl": ox.RdfFormat.TURTLE}
@@ -83,19 +82,14 @@ def _quad(q):
 
 
 class _Canonical:
-    """Quads as the store keeps them, converted from rdflib terms.
+    """Terms as the store keeps them, converted from rdflib terms.
 
     Oxigraph stores typed literals by value: ``"24"^^xsd:nonNegativeInteger`` is kept (and read
     back) as ``"24"^^xsd:integer``, ``"7700.0"^^xsd:decimal`` as ``"7700"``. Quads written to a
     file next to the store must read the same, so each distinct typed or tagged literal goes
-    once through a scratch in-memory store (Oxigraph's own rules, not a copy of them); plain
-    strings, IRIs and blank nodes are kept as they are.
-
-    Conversion was most of the cost of serializing a build's quads (10 us a quad), and most
-    terms recur: the graph, the predicate and many subjects of a claim's quads are the same
-    Python objects, and an IRI often comes back as an equal one. So terms are remembered by
-    identity (an entry keeps its term alive, so its ``id`` cannot be reused) and IRIs also by
-    value; both memories are dropped when they grow past ``limit`` entries.
+    once through a scratch in-memory store (Oxigraph's own rules, not a copy of them) and is
+    remembered, up to ``limit`` of them; plain strings, IRIs and blank nodes are kept as they
+    are. Their text is remembered by :mod:`kg.nquads`, which asks here once per new term.
     """
 
     _NODE = ox.NamedNode("urn:kg:canonical")
@@ -103,43 +97,14 @@ class _Canonical:
     def __init__(self, limit: int = 100_000):
         self._scratch = ox.Store()
         self._seen: dict = {}
-        self._by_id: dict = {}
-        self._iris: dict = {}
         self._limit = limit
-
-    def literal(self, term):
-        if term.language is None and term.datatype.value == _XSD_STRING:
-            return term
-        key = (term.value, term.language, term.datatype.value)
-        found = self._seen.get(key)
-        if found is None:
-            self._scratch.add(ox.Quad(self._NODE, self._NODE, term))
-            stored = next(iter(self._scratch))
-            self._scratch.remove(stored)  # 10 us; clear() takes 75
-            found = self._seen[key] = stored.object
-        return found
 
     def term(self, term):
         """The pyoxigraph term of an rdflib term, as the store keeps it."""
-        known = self._by_id.get(id(term))
-        if known is not None and known[0] is term:
-            return known[1]
         if type(term) is URIRef:
-            out = self._iris.get(term)
-            if out is None:
-                if len(self._iris) >= self._limit:
-                    self._iris.clear()
-                out = self._iris[term] = ox.NamedNode(term)
-        elif type(term) is Literal:
-            out = self._rdflib_literal(term)
-        else:
-            out = to_ox(term)
-        if len(self._by_id) >= self._limit:
-            self._by_id.clear()
-        self._by_id[id(term)] = (term, out)
-        return out
-
-    def _rdflib_literal(self, term):
+            return ox.NamedNode(term)
+        if type(term) is not Literal:
+            return to_ox(term)
         # Most literals are new objects (quotes, labels): a plain string needs no trip through
         # the scratch store, and a typed one is looked up before a pyoxigraph term is made.
         language, datatype = term.language, term.datatype
@@ -147,21 +112,14 @@ class _Canonical:
             return ox.Literal(str(term))
         key = (str(term), language, _LANG_STRING if language is not None else str(datatype))
         found = self._seen.get(key)
-        return found if found is not None else self.literal(to_ox(term))
-
-    def quad(self, q):
-        # the terms met before (most of them) are found here, without a call each
-        get, term = self._by_id.get, self.term
-        s, p, o, g = q
-        k = get(id(s))
-        s = k[1] if k is not None and k[0] is s else term(s)
-        k = get(id(p))
-        p = k[1] if k is not None and k[0] is p else term(p)
-        k = get(id(o))
-        o = k[1] if k is not None and k[0] is o else term(o)
-        k = get(id(g))
-        g = k[1] if k is not None and k[0] is g else term(g)
-        return ox.Quad(s, p, o, g)
+        if found is None:
+            self._scratch.add(ox.Quad(self._NODE, self._NODE, to_ox(term)))
+            stored = next(iter(self._scratch))
+            self._scratch.remove(stored)  # 10 us; clear() takes 75
+            if len(self._seen) >= self._limit:
+                self._seen.clear()
+            found = self._seen[key] = stored.object
+        return found
 
 
 def _data(quads) -> str:
@@ -182,34 +140,6 @@ def _chunks(items, size: int):
         yield batch
 
 
-_PREFIX_LINES = re.compile(rb"\A(?:@prefix [^\n]*\n)+")
-
-
-def _graph_chunks(quads, size: int):
-    """Lists of about ``size`` distinct quads, cut only between graphs.
-
-    Each graph's quads must come together: repeats are found within the graph, and a chunk
-    never splits a graph (so a TriG chunk holds whole graph blocks).
-    """
-    batch, seen, graph, done = [], set(), None, set()
-    for quad in quads:
-        g = quad.graph_name
-        if g != graph:
-            if graph is not None:
-                done.add(graph)
-            if g in done:
-                raise ValueError(f"the quads of graph {g} do not come together")
-            graph, seen = g, set()
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if quad not in seen:
-            seen.add(quad)
-            batch.append(quad)
-    if batch:
-        yield batch
-
-
 @dataclass(frozen=True)
 class Encoded:
     """Quads serialized once, for the store and the two output files: N-Quads (what the
@@ -220,43 +150,16 @@ class Encoded:
     quads: int
 
 
-def encode(quads, *, prefixes: bool = False) -> Encoded:
-    """Serialize quads (rdflib-term tuples) as the store keeps them, each once.
+def term_converter(limit: int = 100_000):
+    """A function giving the pyoxigraph term of an rdflib term as the store keeps it (see
+    :class:`_Canonical`), remembering up to ``limit`` typed and tagged literals.
 
-    Made where the quads are made (a build's worker processes), so that the process holding
-    the store only loads bytes. Literals are written as the store keeps them (see
-    :class:`_Canonical`); the quads of one graph must come together, and repeats within a graph
-    are dropped.
+    >>> from rdflib import Literal
+    >>> from rdflib.namespace import XSD
+    >>> str(term_converter()(Literal("7700.0", datatype=XSD.decimal)))
+    '"7700"^^<http://www.w3.org/2001/XMLSchema#decimal>'
     """
-    return encode_batch(canonical_quads(quads), prefixes=prefixes)
-
-
-def canonical_quads(quads) -> list:
-    """Quads (rdflib-term tuples) as distinct pyoxigraph quads, terms as the store keeps them
-    (see :class:`_Canonical`); the quads of one graph must come together."""
-    return next(_graph_chunks(map(_process_canonical().quad, quads), float("inf")), [])
-
-
-_CANONICAL: dict[int, _Canonical] = {}
-
-
-def _process_canonical() -> _Canonical:
-    """This process's converter, whose memories serve every batch it encodes (measured: a
-    fifth of the encoding time, most terms of a batch having been met in earlier ones). Keyed
-    by process: a forked worker makes its own rather than use a copy of its parent's."""
-    pid = os.getpid()
-    if pid not in _CANONICAL:
-        _CANONICAL.clear()
-        _CANONICAL[pid] = _Canonical()
-    return _CANONICAL[pid]
-
-
-def encode_batch(batch: list, *, prefixes: bool) -> Encoded:
-    """:class:`Encoded` of distinct, already canonical pyoxigraph quads."""
-    trig = ox.serialize(batch, format=ox.RdfFormat.TRIG, prefixes=NAMESPACES)
-    if not prefixes:  # declared once, at the top of the file
-        trig = _PREFIX_LINES.sub(b"", trig, count=1)
-    return Encoded(ox.serialize(batch, format=ox.RdfFormat.N_QUADS), trig, len(batch))
+    return _Canonical(limit).term
 
 
 class _PartsReader(io.RawIOBase):
@@ -530,8 +433,7 @@ class Store:
     def __len__(self) -> int:
         return len(self._store)
 
-    def add(self, quads, *, bulk: bool = False, write_to: dict | None = None,
-            chunk: int = 100_000) -> int:
+    def add(self, quads, *, bulk: bool = False, chunk: int = 100_000) -> int:
         """Add quads (rdflib-term tuples); returns how many were given.
 
         By default the quads go in as one transaction: all of them or none. ``bulk=True``
@@ -539,35 +441,23 @@ class Store:
         memory stays bounded whatever their number (measured: 589k quads in 20 s as one
         transaction against 6 s in bulk); it is not atomic (a failure leaves part of them
         written), so it is only for a store nobody reads yet, like a build's new generation.
-
-        ``write_to`` (bulk only) maps ``"nq"`` / ``"trig"`` to binary files that receive the same
-        quads, as :meth:`load_encoded` writes them. The quads of one graph must come together (a
-        graph seen again after another is an error); repeats within a graph are dropped, so the
-        files hold each quad once, as the store does, and the count returned is the number of
-        distinct quads.
         """
         if not bulk:
-            if write_to:
-                raise ValueError("write_to needs bulk=True")
             batch = [_quad(q) for q in quads]
             self._store.extend(batch)
             self.version += 1
             return len(batch)
-        if not write_to:
-            self.version += 1
-            total = 0
-            for batch in _chunks(map(_quad, quads), chunk):
-                self._store.bulk_extend(batch)
-                total += len(batch)
-            return total
-        canonical = _Canonical()
-        parts = (encode_batch(batch, prefixes=i == 0) for i, batch in
-                 enumerate(_graph_chunks(map(canonical.quad, quads), chunk)))
-        return self.load_encoded(parts, write_to=write_to, chunk=chunk)
+        self.version += 1
+        total = 0
+        for batch in _chunks(map(_quad, quads), chunk):
+            self._store.bulk_extend(batch)
+            total += len(batch)
+        return total
 
     def load_encoded(self, parts, *, write_to: dict | None = None, chunk: int = 25_000,
                      max_chunk: int = 1_000_000, expected_parts: int | None = None) -> int:
-        """Bulk-load :class:`Encoded` parts (see :func:`encode`); returns the quads loaded.
+        """Bulk-load :class:`Encoded` parts (see :func:`kg.nquads.encode`); returns the quads
+        loaded.
 
         Like ``add(bulk=True)``: not atomic, only for a store nobody reads yet. The parts are
         loaded by a background thread (Oxigraph releases the GIL while it loads), so that

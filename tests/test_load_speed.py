@@ -512,12 +512,13 @@ def test_loads_are_capped_at_an_eighth_of_the_expected_quads(tmp_path, monkeypat
 
 
 def test_encoding_converts_terms_as_one_by_one_conversion_does():
-    """The conversion remembers terms by identity and IRIs by value, and forgets past a limit:
-    none of it may change a quad."""
+    """The text of quads remembers terms by identity and IRIs by value, and forgets past a
+    limit: none of it may change a quad, and its N-Quads are those Oxigraph writes."""
     from rdflib import BNode, Literal, URIRef
     from rdflib.namespace import XSD
 
-    from kg.store import _Canonical, encode, to_ox
+    from kg.nquads import _Texts, encode, text_quads
+    from kg.store import to_ox
 
     g, p = URIRef("urn:g"), URIRef("urn:p")
     quads = [(URIRef("urn:s"), p, o, g) for o in (
@@ -525,20 +526,35 @@ def test_encoding_converts_terms_as_one_by_one_conversion_does():
         Literal("24", datatype=XSD.nonNegativeInteger), Literal("7700.0", datatype=XSD.decimal),
         URIRef("urn:o"), URIRef("urn:" + "o"), BNode("b1"), Literal("plain"),
         Literal("tagged", lang="en-US"), Literal("explicit", datatype=XSD.string),
-        Literal("7700.0", datatype=XSD.decimal), Literal("2018-07-27", datatype=XSD.date))]
+        Literal("7700.0", datatype=XSD.decimal), Literal("2018-07-27", datatype=XSD.date),
+        Literal('quote " back\\slash\ttab\nline\x00nul\x7fdel \u00e9 \U0001f600'),
+        Literal("x", datatype=URIRef("https://w3id.org/newskg/ontology#odd")))]
     quads.append((URIRef("urn:s"), p, Literal("plain"), URIRef("urn:g2")))
+    quads.append((URIRef("urn:s"), p, Literal("in the default graph"), None))
     scratch = ox.Store()
     scratch.extend(ox.Quad(*map(to_ox, q)) for q in quads)
+    # Oxigraph's own lines for the quads as the store keeps them (the store's order is its own)
+    expected = sorted(ox.serialize(list(scratch), format=ox.RdfFormat.N_QUADS).splitlines())
     for limit in (1, 2, 1000):
-        converted = [_Canonical(limit).quad(q) for q in quads]
-        assert set(converted) == set(scratch)
-        shared = _Canonical(limit)  # what it remembers of one quad serves the next
-        for _ in range(2):
-            assert [shared.quad(q) for q in quads] == converted
-    part = encode(quads, prefixes=True)  # the TriG is read alone, as a whole file
+        texts = _Texts(limit)
+        converted = texts.quads(quads)
+        assert sorted(encode(converted).nq.splitlines()) == expected
+        for _ in range(2):  # what it remembers of one quad serves the next
+            assert texts.quads(quads) == converted
+    part = encode(text_quads(quads), prefixes=True)  # the TriG is read alone, as a whole file
     assert part.quads == len(scratch) == len(set(ox.parse(part.nq, format=ox.RdfFormat.N_QUADS)))
     assert set(ox.parse(part.nq, format=ox.RdfFormat.N_QUADS)) == set(scratch)
     assert set(ox.parse(part.trig, format=ox.RdfFormat.TRIG)) == set(scratch)
+
+
+def test_the_quads_of_a_graph_must_come_together():
+    from rdflib import URIRef
+
+    from kg.nquads import text_quads
+
+    s, p, o, g1, g2 = (URIRef(f"urn:{n}") for n in ("s", "p", "o", "g1", "g2"))
+    with pytest.raises(ValueError, match="urn:g1> do not come together"):
+        text_quads([(s, p, o, g1), (s, p, o, g2), (s, p, o, g1)])
 
 
 def test_workers_run_only_so_far_ahead_of_the_loader():
