@@ -145,9 +145,12 @@ def text_quads(quads) -> list[TextQuad]:
     >>> from rdflib import Literal, URIRef
     >>> from rdflib.namespace import XSD
     >>> g, s, p = URIRef("https://x/g"), URIRef("https://x/s"), URIRef("https://x/p")
-    >>> text_quads([(s, p, Literal("07", datatype=XSD.integer), g),
-    ...             (s, p, Literal("07", datatype=XSD.integer), g)])
-    [('<https://x/s>', '<https://x/p>', '"7"^^<http://www.w3.org/2001/XMLSchema#integer>', '<https://x/g>')]
+    >>> quads = text_quads([(s, p, Literal("07", datatype=XSD.integer), g),
+    ...                     (s, p, Literal("07", datatype=XSD.integer), g)])
+    >>> len(quads), quads[0][0], quads[0][3]
+    (1, '<https://x/s>', '<https://x/g>')
+    >>> quads[0][2]
+    '"7"^^<http://www.w3.org/2001/XMLSchema#integer>'
     """
     return _process_texts().quads(quads)
 

@@ -541,7 +541,7 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
                 # then what they held): at 10k articles, loads of up to 1M quads took the
                 # build's peak RSS to 512-516 MB, an eighth to 363-399 MB and no more time;
                 # at 100k (an eighth: 750k quads) 1.77-1.96 GB against 2.16-2.18, 120-131 s
-                # against 128-140.
+                # against 128-140. Past 4M quads, the rest go to one load (Store.load_encoded).
                 facts: dict = {}
                 counts: Counter = Counter()
                 # The facts' outlets pile up here, a tuple and a set per fact, none in a

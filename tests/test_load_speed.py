@@ -459,13 +459,14 @@ def test_a_failed_bulk_load_is_a_store_error(tmp_path):
     good = Encoded(b"<urn:a> <urn:b> <urn:c> <urn:g> .\n", b"", 1)
     bad = Encoded(b"<urn:a> <urn:b> not-a-term <urn:g> .\n", b"", 1)
     with pytest.raises(StoreError, match="bulk load failed") as caught:
-        store.load_encoded([good, bad, good, good], chunk=1, max_chunk=1)
+        store.load_encoded([good, bad] + [good] * 100)  # more than the loader holds ahead
     assert caught.value.file == str(tmp_path / "store")
 
 
 def test_growing_loads_load_every_part_once(tmp_path):
-    """Parts are joined into loads that double in size: whatever the cut, each quad is loaded
-    once and written once."""
+    """Parts go to loads that double in size, each reading its parts in turn: whatever the
+    cut, each quad is loaded once and written once, in order, and a part may end anywhere in
+    a line."""
     import io
 
     from kg.store import Encoded
@@ -475,40 +476,98 @@ def test_growing_loads_load_every_part_once(tmp_path):
     store, nq = Store(tmp_path / "store"), io.BytesIO()
     assert store.load_encoded(parts, write_to={"nq": nq}, chunk=1, max_chunk=4) == 20
     assert nq.getvalue() == b"".join(lines)
-    assert set(store.raw) == set(ox.parse(b"".join(lines), format=ox.RdfFormat.N_QUADS))
+    expected = set(ox.parse(b"".join(lines), format=ox.RdfFormat.N_QUADS))
+    assert set(store.raw) == expected
+    text = b"".join(lines)
+    cut = Store(tmp_path / "cut")
+    cut.load_encoded(Encoded(text[i:i + 7], b"", 0) for i in range(0, len(text), 7))
+    assert set(cut.raw) == expected
 
 
 def _load_sizes(monkeypatch) -> list[int]:
-    """The quads of every load the bulk loader is handed, in order."""
+    """The quads of every load the bulk loader makes, in order."""
     from kg import store as store_module
 
-    sizes, put = [], store_module._Loader.put
-    monkeypatch.setattr(store_module._Loader, "put",
-                        lambda self, parts: (sizes.append(sum(p.count(b"\n") for p in parts)),
-                                             put(self, parts))[1])
+    sizes, loader = [0], store_module._Loader
+    put, cut = loader.put, loader.cut
+
+    def counted(self, part):
+        sizes[-1] += part.count(b"\n")
+        put(self, part)
+
+    def cutting(self):
+        sizes.append(0)
+        cut(self)
+
+    monkeypatch.setattr(loader, "put", counted)
+    monkeypatch.setattr(loader, "cut", cutting)
     return sizes
 
 
-@pytest.mark.parametrize("parts, chunk, expected, loads", [
-    (64, 1, None, [1, 2, 4, 8, 16, 32, 1]),  # doubling up to max_chunk
-    (64, 1, 512, [1, 2, 4, 8, 16, 32, 1]),  # an eighth of what is expected is more
-    (64, 1, 64, [1, 2, 4] + [8] * 7 + [1]),  # an eighth of 64 quads
-    (8, 2, 8, [2, 2, 2, 2]),  # an eighth is 1: never below the first load
+@pytest.mark.parametrize("parts, chunk, expected, stream_above, loads", [
+    (64, 1, None, 1000, [1, 2, 4, 8, 16, 32, 1]),  # doubling up to max_chunk
+    (64, 1, 512, 1000, [1, 2, 4, 8, 16, 32, 1]),  # an eighth of what is expected is more
+    (64, 1, 64, 1000, [1, 2, 4] + [8] * 7 + [1]),  # an eighth of 64 quads
+    (8, 2, 8, 1000, [2, 2, 2, 2]),  # an eighth is 1: never below the first load
+    # more than stream_above quads expected: once an eighth of the parts are in, the rest in
+    # one load
+    (64, 1, 64, 32, [1, 2, 4, 57]),
+    (64, 2, 64, 32, [2, 4, 58]),
 ])
 def test_loads_are_capped_at_an_eighth_of_the_expected_quads(tmp_path, monkeypatch, parts,
-                                                              chunk, expected, loads):
+                                                              chunk, expected, stream_above,
+                                                              loads):
     """With ``expected_parts``, a load holds at most an eighth of the quads the parts are
     expected to hold (their count times the mean part so far), so that a small corpus is not
-    loaded in loads as large as a big one's; every quad is still loaded once."""
+    loaded in loads as large as a big one's; past ``stream_above`` quads, the rest go to one
+    load; every quad is loaded once."""
     from kg.store import Encoded
 
     sizes = _load_sizes(monkeypatch)
     lines = [f"<urn:s{i}> <urn:p> <urn:o> <urn:g{i}> .\n".encode() for i in range(parts)]
     store = Store(tmp_path / "store")
     assert store.load_encoded([Encoded(line, b"", 1) for line in lines], chunk=chunk,
-                              max_chunk=32, expected_parts=expected) == parts
-    assert sizes == loads
+                              max_chunk=32, expected_parts=expected,
+                              stream_above=stream_above) == parts
+    assert [n for n in sizes if n] == loads
     assert set(store.raw) == set(ox.parse(b"".join(lines), format=ox.RdfFormat.N_QUADS))
+
+
+def test_the_loader_holds_only_so_many_parts_ahead(tmp_path):
+    """``put`` waits while ``ahead`` parts are queued for the load, so a slow load bounds the
+    memory the parts hold; the reader reads them in turn, large ones included."""
+    import queue
+
+    from kg.store import _Loader, _PartsReader
+
+    parts: queue.Queue = queue.Queue()
+    for part in (b"ab", b"", b"x" * (1 << 21), b"cde", None):
+        parts.put(part)
+    reader = _PartsReader(parts)
+    assert io_read(reader) == b"ab" + b"x" * (1 << 21) + b"cde" and reader.ended
+
+    class Slow:
+        def bulk_load(self, stream, **kwargs):
+            started.wait()
+            stream.read()
+
+    started = threading.Event()
+    loader = _Loader(Slow(), None, ahead=3)
+    putting = threading.Thread(target=lambda: [loader.put(b"x\n") for _ in range(10)])
+    putting.start()
+    putting.join(0.5)
+    assert putting.is_alive() and loader._queue.qsize() == 3
+    started.set()
+    putting.join(10)
+    loader.close()
+    assert not putting.is_alive()
+
+
+def io_read(raw) -> bytes:
+    """Everything a raw stream gives, read as Oxigraph reads it (through a buffer)."""
+    import io
+
+    return io.BufferedReader(raw, 1 << 20).read()
 
 
 def test_encoding_converts_terms_as_one_by_one_conversion_does():
@@ -587,15 +646,3 @@ def test_workers_run_only_so_far_ahead_of_the_loader():
         for result in pipeline._bounded_imap(pool, make, list(range(1000)), 2):
             break
     assert result == 0 and time.perf_counter() - started < 5
-
-
-def test_a_load_reads_its_parts_in_turn_without_joining_them():
-    """The bulk loader reads a load's parts as one stream, empty parts and parts larger than
-    its block included, in order."""
-    from kg.store import _PartsReader
-
-    big = b"x" * (_PartsReader.BLOCK + 7)
-    assert _PartsReader.of([b"ab", b"", big, b"cde"]).read() == b"ab" + big + b"cde"
-    assert _PartsReader.of([]).read() == b""
-    reader = _PartsReader.of([b"abc", b"de"])
-    assert [reader.read(2), reader.read(2), reader.read(2)] == [b"ab", b"cd", b"e"]
