@@ -21,6 +21,7 @@ from . import __version__, iris
 from .articles import Article
 from .claims import Claim, ClaimSet, Source
 from .entities import Registry
+from .terms import plain
 from .vocab import FOAF, KG, NAMESPACES, OA, ORG, PROV, SDO, SEM, TIME
 
 
@@ -95,6 +96,12 @@ def term_of(value) -> URIRef:
     return iris.entity(value.kind, value.key)
 
 
+def _text(value) -> Literal:
+    """A plain literal, made without rdflib's inference of a datatype from a Python value (a
+    third of making a build's quads: quotes, labels and ids are most of its literals)."""
+    return plain(value) if type(value) is str else Literal(value)
+
+
 @lru_cache(maxsize=65536)
 def _date(day) -> Literal:
     return Literal(day.isoformat(), datatype=XSD.date)
@@ -134,9 +141,9 @@ def entity_quads(registry: Registry, keys=None):
         node = term_of(ent)
         for cls in CLASSES[ent.kind]:
             yield node, RDF.type, cls, g
-        yield node, RDFS.label, Literal(ent.label), g
+        yield node, RDFS.label, _text(ent.label), g
         for alias in ent.aliases:
-            yield node, SKOS.altLabel, Literal(alias), g
+            yield node, SKOS.altLabel, _text(alias), g
         if ent.wikidata:
             yield node, OWL.sameAs, URIRef(_WD + ent.wikidata), g
         if ent.part_of:
@@ -177,31 +184,31 @@ def article_quads(article: Article, claim_set: ClaimSet | None, claims_file: str
     yield node, SDO.publisher, iris.entity("outlet", article.outlet), g
     yield node, SDO.datePublished, _date(article.published), g
     if article.headline:
-        yield node, SDO.headline, Literal(article.headline), g
-    yield node, KG.sha256, Literal(article.sha256), g
-    yield node, KG.textFile, Literal(f"articles/{article.path.name}"), g
+        yield node, SDO.headline, _text(article.headline), g
+    yield node, KG.sha256, _text(article.sha256), g
+    yield node, KG.textFile, _text(f"articles/{article.path.name}"), g
     for note in article.notes:
         n = URIRef(f"{node}/note/{note.field}")
         yield node, KG.note, n, g
         yield n, RDF.type, KG.MetadataNote, g
         yield n, KG.noteOn, _NOTE_ON[note.field], g
         yield n, KG.method, _METHOD[note.method], g
-        yield n, RDFS.comment, Literal(note.evidence), g
+        yield n, RDFS.comment, _text(note.evidence), g
     act = _activity(article, claims_file)
     yield act, RDF.type, PROV.Activity, g
     yield act, PROV.used, node, g
     yield act, PROV.wasAssociatedWith, iris.LOADER_AGENT, g
-    yield act, KG.loaderVersion, Literal(__version__), g
+    yield act, KG.loaderVersion, _text(__version__), g
     if claims_file:
-        yield act, KG.claimsFile, Literal(claims_file), g
+        yield act, KG.claimsFile, _text(claims_file), g
     yield iris.LOADER_AGENT, RDF.type, PROV.SoftwareAgent, g
-    yield iris.LOADER_AGENT, RDFS.label, Literal("kg loader"), g
+    yield iris.LOADER_AGENT, RDFS.label, _text("kg loader"), g
     for src in (claim_set.sources.values() if claim_set else ()):
         s = term_of(src)
         yield s, RDF.type, KG.AnonymousSource, g
         yield s, RDF.type, SEM.Actor, g
         yield s, RDF.type, FOAF.Person if src.kind == "person" else FOAF.Group, g
-        yield s, RDFS.label, Literal(src.label), g
+        yield s, RDFS.label, _text(src.label), g
         if src.affiliation is not None:
             yield s, KG.affiliation, term_of(src.affiliation), g
 
@@ -233,7 +240,7 @@ def _provenance(claim, article, g, claims_file):
     yield g, RDF.type, KG.Claim, g
     yield g, RDF.type, OA.Annotation, g
     yield g, RDF.type, PROV.Entity, g
-    yield g, KG.localId, Literal(claim.id), g
+    yield g, KG.localId, _text(claim.id), g
     yield g, PROV.wasDerivedFrom, src, g
     yield g, PROV.wasGeneratedBy, _activity(article, claims_file), g
     yield g, OA.motivatedBy, OA.describing, g
@@ -243,16 +250,16 @@ def _provenance(claim, article, g, claims_file):
     yield target, OA.hasSelector, quote, g
     yield target, OA.hasSelector, position, g
     yield quote, RDF.type, OA.TextQuoteSelector, g
-    yield quote, OA.exact, Literal(claim.quote), g
-    yield quote, OA.prefix, Literal(claim.prefix), g
-    yield quote, OA.suffix, Literal(claim.suffix), g
+    yield quote, OA.exact, _text(claim.quote), g
+    yield quote, OA.prefix, _text(claim.prefix), g
+    yield quote, OA.suffix, _text(claim.suffix), g
     yield position, RDF.type, OA.TextPositionSelector, g
     yield position, OA.start, _offset(claim.start), g
     yield position, OA.end, _offset(claim.end), g
     for who in claim.according_to:
         yield g, KG.accordingTo, term_of(who), g
     if claim.date is not None:
-        yield g, KG.dateText, Literal(claim.date.text), g
+        yield g, KG.dateText, _text(claim.date.text), g
 
 
 def _meeting(claim, f, g):
@@ -279,7 +286,7 @@ def _attendance(claim, f, g):
     for status in f["status"]:
         yield p, KG.attendance, _ATTENDANCE[status], g
     if "role" in f:
-        yield p, KG.role, Literal(f["role"]), g
+        yield p, KG.role, _text(f["role"]), g
     # The date of an attendance is the date of the meeting attended (or missed).
     yield from _timestamps(m, claim.date, g)
 
@@ -293,7 +300,7 @@ def _office(claim, f, g):
     yield mem, ORG.member, holder, g
     yield mem, ORG.role, role, g
     yield role, RDF.type, ORG.Role, g
-    yield role, RDFS.label, Literal(f["title"]), g
+    yield role, RDFS.label, _text(f["title"]), g
     if org is not None:
         yield mem, ORG.organization, org, g
     if claim.date is not None:
@@ -328,7 +335,7 @@ def _pledge(claim, f, g):
     for whom in f.get("to", ()):
         yield p, KG.pledgedTo, term_of(whom), g
     if "content" in f:
-        yield p, KG.content, Literal(f["content"]), g
+        yield p, KG.content, _text(f["content"]), g
     if "meeting" in f:
         yield p, KG.meeting, term_of(f["meeting"]), g
     if "document" in f:
@@ -347,7 +354,7 @@ def _pledge_step(claim, f, g):
     if "actor" in f:
         yield node, KG.actor, term_of(f["actor"]), g
     if "description" in f:
-        yield node, KG.description, Literal(f["description"]), g
+        yield node, KG.description, _text(f["description"]), g
 
 
 def _statement(claim, f, g):
@@ -355,7 +362,7 @@ def _statement(claim, f, g):
     s = iris.statement(speaker, f["text"])
     yield s, RDF.type, KG.Statement, g
     yield s, KG.speaker, speaker, g
-    yield s, KG.quote, Literal(f["text"]), g
+    yield s, KG.quote, _text(f["text"]), g
     for topic in f.get("about", ()):
         yield s, KG.about, term_of(topic), g
     if "stance" in f:
@@ -372,7 +379,7 @@ def _figure(claim, f, g):
     yield node, KG.measure, measure, g
     yield node, KG.value, _number(f["value"]), g
     if "unit" in f:
-        yield node, KG.unit, Literal(f["unit"]), g
+        yield node, KG.unit, _text(f["unit"]), g
     if "given_by" in f:
         yield node, KG.givenBy, term_of(f["given_by"]), g
     if "approximate" in f:
@@ -387,7 +394,7 @@ def _incident(claim, f, g):
     if "place" in f:
         yield node, SEM.hasPlace, term_of(f["place"]), g
     if "description" in f:
-        yield node, KG.description, Literal(f["description"]), g
+        yield node, KG.description, _text(f["description"]), g
     yield from _timestamps(node, claim.date, g)
 
 
