@@ -354,8 +354,8 @@ def open_current(path, *, read_only: bool = True) -> Store:
 
 def _encoded_triples(triples: list[str]) -> Encoded:
     """Triples (N-Triples terms, no final dot) in :data:`FACTS_GRAPH`, as N-Quads and TriG."""
-    nq = "".join(f"{t} {_FACTS} .\n" for t in triples).encode()
-    trig = f"{_FACTS} {{\n" + "".join(f"\t{t} .\n" for t in triples) + "}\n"
+    nq = "".join([f"{t} {_FACTS} .\n" for t in triples]).encode()
+    trig = f"{_FACTS} {{\n" + "".join([f"\t{t} .\n" for t in triples]) + "}\n"
     return Encoded(nq, trig.encode(), len(triples))
 
 
