@@ -17,7 +17,6 @@ import io
 import json
 import os
 import queue
-import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from rdflib.namespace import RDF, XSD
 from . import iris
 from .errors import QueryError, StoreBusy, StoreError
 from .fsio import write_atomic
-from .terms import XSD_STRING as _XSD_STRING
 from .terms import iri as _iri
 from .terms import literal as _literal
 from .vocab import NAMESPACES, PROV
