@@ -606,6 +606,24 @@ def test_encoding_converts_terms_as_one_by_one_conversion_does():
     assert set(ox.parse(part.trig, format=ox.RdfFormat.TRIG)) == set(scratch)
 
 
+def test_the_text_of_the_seed_quads_is_what_oxigraph_writes():
+    """Every quad of the seed corpus (the registry, the ontology and its blank nodes, dates,
+    decimals, offsets, quotes), as text, is the line Oxigraph writes for the quad the store
+    keeps; the TriG parses to the same quads."""
+    from kg.nquads import encode, text_quads
+    from kg.store import to_ox
+
+    quads = list(corpus_quads(load_corpus(DATA, workers=0), validate=False))
+    part = encode(text_quads(quads), prefixes=True)
+    scratch = ox.Store()
+    scratch.extend(ox.Quad(*map(to_ox, q)) for q in quads)
+    ours = part.nq.splitlines()
+    assert len(ours) == len(set(ours)) == len(scratch) == part.quads
+    assert sorted(ours) == sorted(
+        ox.serialize(list(scratch), format=ox.RdfFormat.N_QUADS).splitlines())
+    assert set(ox.parse(part.trig, format=ox.RdfFormat.TRIG)) == set(scratch)
+
+
 def test_the_quads_of_a_graph_must_come_together():
     from rdflib import URIRef
 
