@@ -6,8 +6,9 @@ N-Triples form as Oxigraph writes them (the graph ``""`` for the default graph).
 term still goes once through :func:`kg.store.term_converter`, so a literal reads as the store
 keeps it and every IRI was checked by Oxigraph; the text of a term is then remembered by
 identity, and an IRI's also by value. Per quad that leaves a few dictionary lookups: a build's
-worker made pyoxigraph quads, dropped repeats among them and had Oxigraph serialize them at
-about 5 us a quad; as text, about 2 (``benchmarks/README.md``).
+worker made pyoxigraph quads, dropped repeats among them, had Oxigraph serialize them and found
+the facts' outlets on them in about 6 us a quad; on text, in about 3.8 (4,000 generated
+articles; ``benchmarks/README.md``).
 
 The N-Quads lines are those ``pyoxigraph.serialize`` writes for the same quads, byte for byte
 (``tests/test_load_speed.py``); the TriG is written here, one block per graph, the triples of a
