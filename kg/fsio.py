@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-__all__ = ["write_atomic", "read_bounded", "names_ending", "ReadAhead"]
+__all__ = ["write_atomic", "append_file", "read_bounded", "names_ending", "ReadAhead"]
 
 
 def read_bounded(path: Path | str, max_bytes: int, error, *, what: str = "file",
@@ -98,6 +98,49 @@ def write_atomic(path: Path | str, write: Callable[[BinaryIO], None]) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def append_file(out: BinaryIO, path: Path | str) -> int:
+    """Append the file ``path`` to the open binary file ``out`` (after what was written to it
+    so far); returns the bytes appended. The kernel copies them (``sendfile``) where it can,
+    without reading them into this process.
+
+    >>> import io, tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "part"
+    >>> _ = path.write_bytes(b"tail")
+    >>> out = io.BytesIO(b"head ")
+    >>> _ = out.seek(0, 2)
+    >>> append_file(out, path), out.getvalue()
+    (4, b'head tail')
+    """
+    with open(path, "rb") as src:
+        size = os.fstat(src.fileno()).st_size
+        try:
+            target = out.fileno()
+        except (AttributeError, OSError):  # not a file of the system's (a BytesIO)
+            target = None
+        if target is not None and hasattr(os, "sendfile"):
+            out.flush()
+            done = 0
+            while done < size:
+                sent = os.sendfile(target, src.fileno(), None, size - done)
+                if sent == 0:
+                    break
+                done += sent
+            if done == size:
+                return done
+            if done:  # never happens to a regular file of fixed size; its rest by reading
+                src.seek(done)
+                return done + _copy_rest(src, out)
+        return _copy_rest(src, out)
+
+
+def _copy_rest(src: BinaryIO, out: BinaryIO) -> int:
+    done = 0
+    while chunk := src.read(1 << 20):
+        out.write(chunk)
+        done += len(chunk)
+    return done
 
 
 def _advise(path: str, max_bytes: int) -> None:

@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import shutil
+import tempfile
 import threading
 import uuid
 from collections import Counter
@@ -32,7 +33,7 @@ from .memory import paused_gc
 from . import derive, yamlio
 from .nquads import encode as encode_text
 from .nquads import text_quads
-from .store import Encoded, Store, require_store
+from .store import Encoded, Spooled, Store, require_store, spool
 from .triples import actor_iris, article_quads, claim_quads, entity_quads, ontology_quads
 from .validate import validate_bundles, validate_quads
 
@@ -272,15 +273,16 @@ def _used(corpus: Corpus, stem: str) -> list:
     return list(entity_quads(corpus.registry, _entities_used(corpus, stem)))
 
 
-def _encoded_batch(task) -> tuple[Encoded, dict, dict]:
+def _encoded_batch(task) -> tuple[Encoded | Spooled, dict, dict]:
     """A worker's share of a build: read and check a batch of articles, make their quads and
     serialize them (see :func:`kg.nquads.encode`), so that the build's own process only loads
-    and writes bytes; with the outlets reporting each fact of the batch
+    and writes bytes (handed over in files when the task names where: :class:`Spooled`);
+    with the outlets reporting each fact of the batch
     (:func:`kg.derive.reports`) and how many of its claims mention each actor
     (:func:`kg.derive.mentions`). Runs in a forked worker (the registry is
     :data:`_WORKER_REGISTRY`) or, for a small corpus, in the build's process (the registry is
     given)."""
-    data_dir, stems, validate, registry = task
+    data_dir, stems, validate, registry, spool_to = task
     registry = registry or _WORKER_REGISTRY
     corpus = load_corpus(data_dir, only=stems, registry=registry)
     bundles = [article_bundle(corpus, stem) for stem in stems]
@@ -288,7 +290,8 @@ def _encoded_batch(task) -> tuple[Encoded, dict, dict]:
         validate_bundles(_checked(corpus, stem, bundle) for stem, bundle in zip(stems, bundles))
     made = [q for bundle in bundles for q in bundle]
     batch = text_quads(made)
-    return (encode_text(batch, prefixes=False), derive.reports(batch),
+    part = encode_text(batch, prefixes=False)
+    return (part if spool_to is None else spool(part, spool_to), derive.reports(batch),
             derive.mentions(made, actor_iris(registry)))
 
 
@@ -304,11 +307,14 @@ def _encoded_corpus(data_dir: Path, registry: Registry, batches: list[list[str]]
                                                    ontology_quads(ONTOLOGY_PATH))),
                         prefixes=True), {}, {})
     if workers <= 0 or len(batches) <= 1:
-        yield itertools.chain([head], (_encoded_batch((data_dir, b, validate, registry))
+        yield itertools.chain([head], (_encoded_batch((data_dir, b, validate, registry, None))
                                        for b in batches))
         return
-    tasks = [(data_dir, b, validate, None) for b in batches]
-    with _pool(data_dir, registry, workers) as pool, \
+    # the workers hand their parts over as files (Spooled), removed as they are loaded
+    spooled = tempfile.TemporaryDirectory(prefix="kg-build-parts-")
+    tasks = [(data_dir, b, validate, None, os.path.join(spooled.name, str(i)))
+             for i, b in enumerate(batches)]
+    with spooled, _pool(data_dir, registry, workers) as pool, \
             ReadAhead((_batch_files(data_dir, b) for b in batches), ahead=4,
                       max_bytes=max(MAX_TEXT_BYTES, yamlio.MAX_BYTES)) as ahead:
         results = _bounded_imap(pool, _encoded_batch, _announced(tasks, ahead), 2 * workers)

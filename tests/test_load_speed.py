@@ -14,6 +14,7 @@ import io
 import json
 import os
 import threading
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -276,15 +277,21 @@ def test_a_build_loads_its_articles_then_their_facts_in_one_stream(tmp_path, mon
     """The build tells the loader how many parts the articles come in (the registry and
     ontology, then one per batch), so that it caps its loads by the size of the store; the
     facts follow in the same stream (made while the articles' last parts load), every line of
-    them in the facts graph."""
-    asked, load = [], Store.load_encoded
+    them in the facts graph. The workers' parts come as files, removed once loaded."""
+    from kg.store import Encoded, Spooled
+
+    asked, load, spooled = [], Store.load_encoded, []
 
     def recorded(self, parts, **kwargs):
         seen = []
 
         def noting(parts):
             for part in parts:
-                seen.append(part)
+                if isinstance(part, Spooled):
+                    spooled.append(part)
+                    seen.append(Encoded(Path(part.nq).read_bytes(), b"", part.quads))
+                else:
+                    seen.append(part)
                 yield part
 
         loaded = load(self, noting(parts), **kwargs)
@@ -304,6 +311,8 @@ def test_a_build_loads_its_articles_then_their_facts_in_one_stream(tmp_path, mon
                          for part in facts for line in part.nq.splitlines())
     assert not any(line.endswith(facts_graph)
                    for part in seen[:parts] for line in part.nq.splitlines())
+    assert len(spooled) == parts - 1  # every batch's part; the registry's is made here
+    assert not Path(spooled[0].nq).parent.exists()
 
 
 def test_written_files_hold_exactly_what_the_store_holds(data_copy, tmp_path):
