@@ -493,6 +493,41 @@ def test_growing_loads_load_every_part_once(tmp_path):
     assert set(cut.raw) == expected
 
 
+def test_spooled_parts_load_and_write_as_bytes_do(tmp_path):
+    """Parts handed over as files (a build's workers') and as bytes, mixed in one stream and
+    cut anywhere: the store and both output files get what the bytes alone give, in order,
+    and each part's files are gone once it is loaded."""
+    from kg.store import Encoded, spool
+
+    lines = [f"<urn:s{i}> <urn:p> \"{i}\" <urn:g{i // 3}> .\n".encode() for i in range(30)]
+    trigs = [f"<urn:g{i}> {{ }}\n".encode() for i in range(30)]
+    parts = [Encoded(line, trig, 1) for line, trig in zip(lines, trigs)]
+    (tmp_path / "parts").mkdir()
+    mixed = [spool(p, str(tmp_path / "parts" / str(i))) if i % 3 else p
+             for i, p in enumerate(parts)]
+    nq, trig = open(tmp_path / "kg.nq", "wb"), open(tmp_path / "kg.trig", "wb")
+    nq.write(b"")  # buffered writes and appended files must keep their order
+    store = Store(tmp_path / "store")
+    with nq, trig:
+        assert store.load_encoded(mixed, write_to={"nq": nq, "trig": trig}, chunk=2,
+                                  max_chunk=4) == 30
+    assert (tmp_path / "kg.nq").read_bytes() == b"".join(lines)
+    assert (tmp_path / "kg.trig").read_bytes() == b"".join(trigs)
+    assert set(store.raw) == set(ox.parse(b"".join(lines), format=ox.RdfFormat.N_QUADS))
+    assert list((tmp_path / "parts").iterdir()) == []
+
+
+def test_a_failed_load_of_spooled_parts_is_a_store_error(tmp_path):
+    from kg.errors import StoreError
+    from kg.store import Encoded, spool
+
+    good = Encoded(b"<urn:a> <urn:b> <urn:c> <urn:g> .\n", b"", 1)
+    bad = spool(Encoded(b"<urn:a> <urn:b> not-a-term <urn:g> .\n", b"", 1), str(tmp_path / "b"))
+    more = [spool(good, str(tmp_path / f"g{i}")) for i in range(20)]
+    with pytest.raises(StoreError, match="bulk load failed"):
+        Store(tmp_path / "store").load_encoded([good, bad] + more)
+
+
 def _load_sizes(monkeypatch) -> list[int]:
     """The quads of every load the bulk loader makes, in order."""
     from kg import store as store_module
