@@ -77,6 +77,11 @@ _CLAIM_COUNT = ox.NamedNode(str(KG.claimCount))
 _VERSION = ox.NamedNode(str(KG.factsVersion))
 _CLAIM = ox.NamedNode(str(KG.Claim))
 _TYPE_TEXT, _DERIVED_FROM_TEXT = str(_TYPE), str(_DERIVED_FROM)
+# the lines of a fact's node but its outlets, for (node, s, node, p, node, o, node, count)
+_FACT_LINES = (f"%s {_SUBJECT} %s", f"%s {_PREDICATE} %s", f"%s {_OBJECT} %s",
+               f'%s {_OUTLETS} "%d"^^{_INTEGER}')
+_FACT_NQ = "".join(f"{line} {_FACTS} .\n" for line in _FACT_LINES)
+_FACT_TRIG = "".join(f"\t{line} .\n" for line in _FACT_LINES)
 _PUBLISHER_TEXT = str(_PUBLISHER)
 
 
@@ -250,16 +255,23 @@ def encoded_facts(found: dict[Key, set[str]], counts: dict[str, int] | None = No
     ['3']
     """
     keys = sorted(found)
+    fact = iris.fact
     for i in range(0, len(keys), chunk):
-        triples = []
+        nq, trig, quads = [], [], 0
         for key in keys[i:i + chunk]:
-            node = f"<{iris.fact(*key)}>"
-            triples.append(f"{node} {_SUBJECT} {key[0]}")
-            triples.append(f"{node} {_PREDICATE} {key[1]}")
-            triples.append(f"{node} {_OBJECT} {key[2]}")
-            triples.append(f'{node} {_OUTLETS} "{len(found[key])}"^^{_INTEGER}')
-            triples.extend(f"{node} {_ATTRIBUTED} {outlet}" for outlet in sorted(found[key]))
-        yield _encoded_triples(triples)
+            # a fact's four fixed lines in one step each, N-Quads and TriG side by side: the
+            # facts are made at the build's end, while both cores are busy (100k articles:
+            # 370k facts; 55k facts took 0.61 s as triples joined twice, 0.36 like this)
+            outlets = sorted(found[key])
+            node = f"<{fact(*key)}>"
+            fixed = (node, key[0], node, key[1], node, key[2], node, len(outlets))
+            nq.append(_FACT_NQ % fixed)
+            trig.append(_FACT_TRIG % fixed)
+            for outlet in outlets:
+                nq.append(f"{node} {_ATTRIBUTED} {outlet} {_FACTS} .\n")
+                trig.append(f"\t{node} {_ATTRIBUTED} {outlet} .\n")
+            quads += 4 + len(outlets)
+        yield Encoded("".join(nq).encode(), f"{_FACTS} {{\n{''.join(trig)}}}\n".encode(), quads)
     actors = sorted(counts or ())
     for i in range(0, len(actors), chunk):
         yield _encoded_triples([f'{actor} {_CLAIM_COUNT} "{counts[actor]}"^^{_INTEGER}'
