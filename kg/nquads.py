@@ -70,27 +70,33 @@ class _Texts:
     def quads(self, quads) -> list[TextQuad]:
         """Distinct text quads of rdflib-term quads, in their order; the quads of one graph must
         come together (:class:`ValueError` when a graph is seen again after another)."""
-        # the terms met before (most of them) are found here, without a call each
+        # the terms met before (most of them) are found here, without a call each; a quad's
+        # graph is most often the last one's term (96% of a build's quads), its subject too (77%)
         get, term = self._by_id.get, self.term
         out: list[TextQuad] = []
         seen: set = set()
         graph, done = None, set()
+        last_s = last_g = s_text = g_text = None
         for s, p, o, g in quads:
-            k = get(id(s))
-            s = k[1] if k is not None and k[0] is s else term(s)
+            if g is not last_g or last_g is None:
+                k = get(id(g))
+                g_text = k[1] if k is not None and k[0] is g else term(g)
+                last_g = g
+                if g_text is not graph and g_text != graph:
+                    if graph is not None:
+                        done.add(graph)
+                    if g_text in done:
+                        raise ValueError(f"the quads of graph {g_text} do not come together")
+                    graph, seen = g_text, set()
+            if s is not last_s:
+                k = get(id(s))
+                s_text = k[1] if k is not None and k[0] is s else term(s)
+                last_s = s
             k = get(id(p))
             p = k[1] if k is not None and k[0] is p else term(p)
             k = get(id(o))
             o = k[1] if k is not None and k[0] is o else term(o)
-            k = get(id(g))
-            g = k[1] if k is not None and k[0] is g else term(g)
-            if g is not graph and g != graph:
-                if graph is not None:
-                    done.add(graph)
-                if g in done:
-                    raise ValueError(f"the quads of graph {g} do not come together")
-                graph, seen = g, set()
-            quad = (s, p, o, g)
+            quad = (s_text, p, o, g_text)
             if quad not in seen:
                 seen.add(quad)
                 out.append(quad)
