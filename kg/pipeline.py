@@ -292,7 +292,7 @@ def _encoded_batch(task) -> tuple[Encoded | Spooled, dict, dict]:
     batch = text_quads(made)
     part = encode_text(batch, prefixes=False)
     return (part if spool_to is None else spool(part, spool_to), derive.reports(batch),
-            derive.mentions(made, actor_iris(registry)))
+            derive.mentions(batch, actor_iris(registry)))
 
 
 @contextmanager
