@@ -114,22 +114,27 @@ def reports(quads: Iterable[TextQuad]) -> dict[Key, set[str]]:
     {('<https://x/m>', '<https://x/p>', '"v"'): {'<https://x/o>'}}
     """
     quads = quads if isinstance(quads, list) else list(quads)
-    derived, publisher = _DERIVED_FROM_TEXT, _PUBLISHER_TEXT
-    article_of = {g: o for s, p, o, g in quads if p == derived and s == g}
+    derived, publisher, typ = _DERIVED_FROM_TEXT, _PUBLISHER_TEXT, _TYPE_TEXT
+    article_of: dict = {}
     outlets: dict = {}
-    for s, p, o, _g in quads:
+    for s, p, o, g in quads:
         if p == publisher:
             outlets.setdefault(s, set()).add(o)
+        elif p == derived and s == g:
+            article_of[g] = o
     found: dict[Key, set[str]] = {}
+    graph = reporting = parts = None
     for s, p, o, g in quads:
-        article = article_of.get(g)
-        if article is not None and article in outlets and _is_fact_text(s, p, g):
+        if g is not graph and g != graph:  # looked up again only when the graph changes
+            graph, reporting = g, outlets.get(article_of.get(g))
+            parts = g[:-1] + "/"  # the claim's parts are <claim/...>
+        if reporting is not None and s != g and p != typ and not s.startswith(parts):
             key = (s, p, o)
             known = found.get(key)
             if known is None:
-                found[key] = set(outlets[article])
+                found[key] = set(reporting)
             else:
-                known |= outlets[article]
+                known |= reporting
     return found
 
 
