@@ -37,7 +37,6 @@ a non-ASCII constant garbles the stored one (UTF-8 read as Latin-1).
 from __future__ import annotations
 
 import json
-import re
 import socket
 import urllib.error
 import urllib.parse
@@ -50,11 +49,11 @@ from rdflib.namespace import RDF
 
 from . import iris
 from .derive import reports, version_error
-from .errors import QueryError, StoreError
+from .errors import StoreError
 from .nquads import text_of
 from .query import (PREFIXES, NamedQuery, Page, QueryResult, _bind, _tokens, bind_values,
                     named_query)
-from .store import Store, from_ox, to_ox
+from .store import Store, from_ox
 from .terms import XSD_STRING as _XSD_STRING
 from .vocab import ID, KG, PROV, SEM
 
