@@ -558,13 +558,12 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
                     taken = _gathering(parts, facts, counts)
                     if progress is not None:
                         taken = _reporting(taken, [len(b) for b in batches], progress)
-                    # One stream: the facts (a generator, run once the last article's part
-                    # is taken) are made while the loader still loads the articles' last
-                    # parts, not after them (at 100k articles the loads then end no sooner:
-                    # the tail is the loader's, about 4M quads after the last part).
+                    # The facts, made once the last article's part is taken, follow the
+                    # articles in the files and go to a load of their own, beside the end of
+                    # the articles' (Store.load_encoded's tail).
                     triples = store.load_encoded(
-                        itertools.chain(taken, derive.encoded_facts(facts, counts)),
-                        write_to=write_to, expected_parts=1 + len(batches))
+                        taken, write_to=write_to, expected_parts=1 + len(batches),
+                        tail=lambda: derive.encoded_facts(facts, counts))
                 store.flush()
                 store.optimize()  # the loads leave many files; compacted, lookups ~2x faster
                 report = summarize(store, triples=triples)

@@ -260,6 +260,7 @@ class _Loader:
         self._store, self._path = store, path
         self._queue: queue.Queue = queue.Queue(maxsize=ahead)
         self._error: BaseException | None = None
+        self._ended = False
         self._thread = threading.Thread(target=self._run, name="kg-bulk-load", daemon=True)
         self._thread.start()
 
@@ -288,6 +289,13 @@ class _Loader:
         """End the current load where the parts put so far end; the next parts start another."""
         self._send(_CUT)
 
+    def end(self) -> None:
+        """End the last load where the parts put so far end, without waiting for Oxigraph to
+        write its last batches (:meth:`close` waits)."""
+        if not self._ended:
+            self._send(None)
+            self._ended = True
+
     def _send(self, item) -> None:
         if self._error is not None:
             self.close()
@@ -296,7 +304,9 @@ class _Loader:
     def close(self) -> None:
         """End the last load and wait for it; raise the error of a load that failed."""
         if self._thread.is_alive():
-            self._queue.put(None)
+            if not self._ended:
+                self._ended = True
+                self._queue.put(None)
             self._thread.join()
         self._store = None  # holds no store open once done: its owner closes it by dropping it
         if self._error is not None:
@@ -304,6 +314,20 @@ class _Loader:
             if isinstance(error, Exception):  # not KeyboardInterrupt and the like
                 raise StoreError(f"bulk load failed: {error}", file=self._path) from error
             raise error
+
+
+def _stream(part, write_to: dict | None, loader: _Loader) -> None:
+    """Write ``part`` (:class:`Encoded` or :class:`Spooled`) to the files of ``write_to`` and
+    queue its N-Quads for ``loader``."""
+    spooled = isinstance(part, Spooled)
+    for fmt, out in (write_to or {}).items():
+        if spooled:
+            append_file(out, part.nq if fmt == "nq" else part.trig)
+        else:
+            out.write(part.nq if fmt == "nq" else part.trig)
+    if spooled:
+        os.unlink(part.trig)
+    loader.put(part if spooled else part.nq)
 
 
 @contextmanager
@@ -521,7 +545,7 @@ class Store:
 
     def load_encoded(self, parts, *, write_to: dict | None = None, chunk: int = 25_000,
                      max_chunk: int = 1_000_000, expected_parts: int | None = None,
-                     stream_above: int = 4_000_000) -> int:
+                     stream_above: int = 4_000_000, tail=None) -> int:
         """Bulk-load :class:`Encoded` parts (see :func:`kg.nquads.encode`); returns the quads
         loaded.
 
@@ -552,26 +576,27 @@ class Store:
         to a million quads, the build 104 s against 113, at a higher peak memory, Oxigraph's
         batches (2.29 GB against 1.66, 284 MB per million quads); all in one load gained
         nothing at 20k articles (2M quads) and lost 3 s of 13.5 at 10k.
+
+        ``tail``, a function called once ``parts`` are all taken, gives parts that follow them
+        in the files but go to loads of their own (no larger than the last one, or one), beside
+        the end of the last: once its input ends, Oxigraph sorts and writes a load's last
+        batches of up to a million quads, one thread each, for seconds. A build's facts, made
+        from every article's reports, are its tail: at 100k articles (2.2M quads of facts) the
+        build took 82.9-83.2 s against 87.6-88.2 with them at the end of the articles' load;
+        at 20k, 20.8-20.9 s against 22.6-23.3 (with this change and those before it), the same
+        peak memory and the same quads.
         """
         unknown = set(write_to or ()) - {"nq", "trig"}
         if unknown:
             raise ValueError(f"cannot stream to {', '.join(sorted(unknown))}: nq or trig")
         self.version += 1
-        loader = _Loader(self._store, self.path)
+        loader, beside = _Loader(self._store, self.path), None
         total, size, seen, one_load = 0, 0, 0, False
         try:
             for part in parts:
                 total += part.quads
                 seen += 1
-                spooled = isinstance(part, Spooled)
-                for fmt, out in (write_to or {}).items():
-                    if spooled:
-                        append_file(out, part.nq if fmt == "nq" else part.trig)
-                    else:
-                        out.write(part.nq if fmt == "nq" else part.trig)
-                if spooled:
-                    os.unlink(part.trig)
-                loader.put(part if spooled else part.nq)
+                _stream(part, write_to, loader)
                 size += part.quads
                 if size >= chunk and not one_load:
                     cap = max_chunk
@@ -584,8 +609,22 @@ class Store:
                         loader.cut()
                         # never below the first load: loads only grow
                         size, chunk = 0, max(chunk, min(2 * chunk, cap))
+            if tail is not None:
+                loader.end()
+                beside, size = _Loader(self._store, self.path), 0
+                for part in tail():
+                    total += part.quads
+                    _stream(part, write_to, beside)
+                    size += part.quads
+                    if size >= chunk and not one_load:  # no larger than the last load
+                        beside.cut()
+                        size = 0
         finally:
-            loader.close()
+            try:
+                loader.close()
+            finally:
+                if beside is not None:
+                    beside.close()
         return total
 
     def load_file(self, path: Path | str, fmt: str = "nq") -> None:

@@ -273,46 +273,52 @@ def test_progress_on_a_terminal_is_one_line_ended_at_the_end_or_on_an_error():
     assert stopped.getvalue() == "\r  1/2 articles read\n"
 
 
-def test_a_build_loads_its_articles_then_their_facts_in_one_stream(tmp_path, monkeypatch):
+def test_a_build_loads_its_articles_then_their_facts_beside_them(tmp_path, monkeypatch):
     """The build tells the loader how many parts the articles come in (the registry and
     ontology, then one per batch), so that it caps its loads by the size of the store; the
-    facts follow in the same stream (made while the articles' last parts load), every line of
-    them in the facts graph. The workers' parts come as files, removed once loaded."""
+    facts are the stream's tail (made once the articles' last part is taken, loaded beside
+    the end of their load), every line of them in the facts graph, and none before. The
+    workers' parts come as files, removed once loaded."""
     from kg.store import Encoded, Spooled
 
     asked, load, spooled = [], Store.load_encoded, []
 
     def recorded(self, parts, **kwargs):
-        seen = []
+        seen, tail_seen = [], []
 
-        def noting(parts):
+        def noting(parts, into):
             for part in parts:
                 if isinstance(part, Spooled):
                     spooled.append(part)
-                    seen.append(Encoded(Path(part.nq).read_bytes(), b"", part.quads))
+                    into.append(Encoded(Path(part.nq).read_bytes(), b"", part.quads))
                 else:
-                    seen.append(part)
+                    into.append(part)
                 yield part
 
-        loaded = load(self, noting(parts), **kwargs)
-        asked.append((kwargs.get("expected_parts"), kwargs.get("max_chunk"), seen, loaded))
+        tail = kwargs.pop("tail")
+        loaded = load(self, noting(parts, seen), tail=lambda: noting(tail(), tail_seen),
+                      **kwargs)
+        asked.append((kwargs.get("expected_parts"), kwargs.get("max_chunk"), seen, tail_seen,
+                      loaded))
         return loaded
 
     monkeypatch.setattr(Store, "load_encoded", recorded)
     monkeypatch.setattr(pipeline, "LOAD_BATCH", 2)
-    build(DATA, tmp_path, validate=False, workers=2)
+    report = build(DATA, tmp_path, validate=False, workers=2)
     articles = len(list((DATA / "articles").glob("*.txt")))
-    [(parts, cap, seen, loaded)] = asked
-    assert (parts, cap) == (1 + -(-articles // 2), None)
-    assert loaded == sum(part.quads for part in seen)
+    [(parts, cap, seen, facts, loaded)] = asked
+    assert (parts, cap) == (1 + -(-articles // 2), None) and len(seen) == parts
+    assert loaded == sum(part.quads for part in seen + facts) == report.triples
     facts_graph = f"<{FACTS_GRAPH}> .".encode()
-    facts = seen[parts:]
     assert facts and all(line.endswith(facts_graph)
                          for part in facts for line in part.nq.splitlines())
     assert not any(line.endswith(facts_graph)
-                   for part in seen[:parts] for line in part.nq.splitlines())
+                   for part in seen for line in part.nq.splitlines())
     assert len(spooled) == parts - 1  # every batch's part; the registry's is made here
     assert not Path(spooled[0].nq).parent.exists()
+    nq = (tmp_path / "kg.nq").read_bytes()
+    assert nq == b"".join(part.nq for part in seen + facts)
+    assert len(Store(tmp_path / "store", read_only=True)) == report.triples
 
 
 def test_written_files_hold_exactly_what_the_store_holds(data_copy, tmp_path):
@@ -526,6 +532,44 @@ def test_a_failed_load_of_spooled_parts_is_a_store_error(tmp_path):
     more = [spool(good, str(tmp_path / f"g{i}")) for i in range(20)]
     with pytest.raises(StoreError, match="bulk load failed"):
         Store(tmp_path / "store").load_encoded([good, bad] + more)
+
+
+def test_a_tail_follows_the_parts_and_loads_beside_them(tmp_path):
+    """The tail is asked for once every part is taken; its parts follow them in the files and
+    go to a load of their own: the store holds both, each quad once."""
+    from kg.store import Encoded
+
+    lines = [f"<urn:s{i}> <urn:p> <urn:o> <urn:g{i // 3}> .\n".encode() for i in range(40)]
+    taken = []
+
+    def parts():
+        for line in lines[:25]:
+            taken.append(line)
+            yield Encoded(line, line, 1)
+
+    def tail():
+        assert len(taken) == 25  # made once the parts are all taken
+        return (Encoded(line, line, 1) for line in lines[25:])
+
+    store, nq = Store(tmp_path / "store"), io.BytesIO()
+    assert store.load_encoded(parts(), write_to={"nq": nq}, chunk=4, tail=tail) == 40
+    assert nq.getvalue() == b"".join(lines)
+    assert set(store.raw) == set(ox.parse(b"".join(lines), format=ox.RdfFormat.N_QUADS))
+
+
+@pytest.mark.parametrize("bad_in", ["parts", "tail"])
+def test_a_failed_load_beside_a_tail_is_a_store_error(tmp_path, bad_in):
+    """Whichever load fails, the articles' or the tail's, loading ends with a StoreError and
+    does not hang on the other."""
+    from kg.errors import StoreError
+    from kg.store import Encoded
+
+    good = Encoded(b"<urn:a> <urn:b> <urn:c> <urn:g> .\n", b"", 1)
+    bad = Encoded(b"<urn:a> <urn:b> not-a-term <urn:g> .\n", b"", 1)
+    parts = [good, bad] + [good] * 30 if bad_in == "parts" else [good] * 30
+    tail = [good] * 30 if bad_in == "parts" else [good, bad] + [good] * 30
+    with pytest.raises(StoreError, match="bulk load failed"):
+        Store(tmp_path / "store").load_encoded(parts, tail=lambda: tail)
 
 
 def _load_sizes(monkeypatch) -> list[int]:
