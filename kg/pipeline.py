@@ -19,6 +19,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -303,11 +304,13 @@ def _encoded_corpus(data_dir: Path, registry: Registry, batches: list[list[str]]
     TriG prefixes), then the articles, a part per batch of ``batches``, made by ``workers``
     forked processes (none: in this one). The processes are forked on entering, before the
     caller opens a store or takes a lock that they must not inherit, and end on leaving."""
-    head = (encode_text(text_quads(itertools.chain(entity_quads(registry),
-                                                   ontology_quads(ONTOLOGY_PATH))),
-                        prefixes=True), {}, {})
+    def head():
+        yield (encode_text(text_quads(itertools.chain(entity_quads(registry),
+                                                      ontology_quads(ONTOLOGY_PATH))),
+                           prefixes=True), {}, {})
+
     if workers <= 0 or len(batches) <= 1:
-        yield itertools.chain([head], (_encoded_batch((data_dir, b, validate, registry, None))
+        yield itertools.chain(head(), (_encoded_batch((data_dir, b, validate, registry, None))
                                        for b in batches))
         return
     # the workers hand their parts over as files (Spooled), removed as they are loaded
@@ -319,7 +322,7 @@ def _encoded_corpus(data_dir: Path, registry: Registry, batches: list[list[str]]
                       max_bytes=max(MAX_TEXT_BYTES, yamlio.MAX_BYTES)) as ahead:
         results = _bounded_imap(pool, _encoded_batch, _announced(tasks, ahead), 2 * workers)
         try:
-            yield itertools.chain([head], results)
+            yield itertools.chain(head(), results)  # the registry's part made as workers start
         finally:
             # a caller that stopped taking parts (its store failed) still holds them: closed
             # here, before the pool ends, so that the pool's feeding thread stops waiting
@@ -334,29 +337,51 @@ def _announced(tasks: list, ahead: ReadAhead):
         yield task
 
 
-def _bounded_imap(pool, function, tasks, ahead: int):
-    """``pool.imap(function, tasks)`` with at most ``ahead`` results made and not yet taken.
+def _bounded_imap(pool, function, tasks, ahead: int) -> "_Bounded":
+    """``pool.imap(function, tasks)`` with at most ``ahead`` results made and not yet taken;
+    the tasks start being handed out at once, before the first result is asked for.
 
     ``imap`` hands out every task at once, so workers faster than the consumer (the store's
     loader) pile their results up in this process, without bound as a corpus grows (at 100k
     articles the workers were done 35 s before the loads). The tasks are handed out as results
     are taken instead; the pool's feeding thread waits, not the workers. An error, or closing
-    this generator, lets the feeding thread go: the pool cannot end while it waits."""
-    room, done = threading.Semaphore(ahead), threading.Event()
+    the results (or dropping them), lets the feeding thread go: the pool cannot end while it
+    waits."""
+    return _Bounded(pool, function, tasks, ahead)
 
-    def handed_out():
+
+class _Bounded:
+    """The results of :func:`_bounded_imap`, in order."""
+
+    def __init__(self, pool, function, tasks, ahead: int):
+        self._room, self._done = threading.Semaphore(ahead), threading.Event()
+        # called now, not on the first next(): the workers start on the first batches while
+        # this process makes the registry's part and opens the store (a build's first 2 s)
+        self._results = pool.imap(function, self._handed_out(tasks))
+
+    def _handed_out(self, tasks):
         for task in tasks:
-            while not room.acquire(timeout=0.1):
-                if done.is_set():
+            while not self._room.acquire(timeout=0.1):
+                if self._done.is_set():
                     return
             yield task
 
-    try:
-        for result in pool.imap(function, handed_out()):
-            room.release()
-            yield result
-    finally:
-        done.set()
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            result = next(self._results)
+        except BaseException:
+            self.close()
+            raise
+        self._room.release()
+        return result
+
+    def close(self) -> None:
+        self._done.set()
+
+    __del__ = close
 
 
 @dataclass
@@ -565,8 +590,12 @@ def build(data_dir: Path | str = DEFAULT_DATA, out_dir: Path | str = DEFAULT_OUT
                         taken, write_to=write_to, expected_parts=1 + len(batches),
                         tail=lambda: derive.encoded_facts(facts, counts))
                 store.flush()
-                store.optimize()  # the loads leave many files; compacted, lookups ~2x faster
-                report = summarize(store, triples=triples)
+                # the loads leave many files; compacted, lookups ~2x faster. RocksDB compacts
+                # on one thread, so the summary is counted meanwhile, on the other core
+                with ThreadPoolExecutor(max_workers=1) as counting:
+                    counted = counting.submit(summarize, store, triples=triples)
+                    store.optimize()
+                    report = counted.result()
             report.outputs = [str(out_dir / n) for n in OUTPUT_NAMES]
             summary = gen / "summary.json"
             summary.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
