@@ -173,11 +173,18 @@ def spool(part: Encoded, stem: str) -> Spooled:
     >>> part = spool(Encoded(b"<urn:s> <urn:p> <urn:o> .\\n", b"", 1), tempfile.mkdtemp() + "/0")
     >>> part.quads, Path(part.nq).read_bytes()
     (1, b'<urn:s> <urn:p> <urn:o> .\\n')
+    >>> spool(Encoded(b"", b"", 0), "/nonexistent/0")
+    Traceback (most recent call last):
+    kg.errors.StoreError: /nonexistent/0.nq: cannot write a part: No such file or directory
     """
     done = Spooled(stem + ".nq", stem + ".trig", part.quads)
     for path, data in ((done.nq, part.nq), (done.trig, part.trig)):
-        with open(path, "wb") as out:
-            out.write(data)
+        try:
+            with open(path, "wb") as out:
+                out.write(data)
+        except OSError as exc:  # a full disk, say: the build stops with a clear error
+            raise StoreError(f"cannot write a part: {exc.strerror or exc}",
+                             file=path) from None
     return done
 
 
