@@ -302,7 +302,8 @@ def _encoded_corpus(data_dir: Path, registry: Registry, batches: list[list[str]]
     """An iterator of :class:`Encoded` parts of the whole corpus, each with the outlets reporting
     its facts, in the order of :func:`corpus_quads`: the registry and the ontology (with the
     TriG prefixes), then the articles, a part per batch of ``batches``, made by ``workers``
-    forked processes (none: in this one). The processes are forked on entering, before the
+    forked processes (none: in this one), which hand them over in files (:class:`Spooled`,
+    in a temporary directory removed on leaving). The processes are forked on entering, before the
     caller opens a store or takes a lock that they must not inherit, and end on leaving."""
     def head():
         yield (encode_text(text_quads(itertools.chain(entity_quads(registry),
