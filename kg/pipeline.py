@@ -355,17 +355,20 @@ class _Bounded:
     """The results of :func:`_bounded_imap`, in order."""
 
     def __init__(self, pool, function, tasks, ahead: int):
-        self._room, self._done = threading.Semaphore(ahead), threading.Event()
+        room, done = self._room, self._done = threading.Semaphore(ahead), threading.Event()
+
+        # not a method: the pool's feeding thread holds this generator, which must not keep
+        # the results alive once their consumer drops them (their __del__ lets it go)
+        def handed_out():
+            for task in tasks:
+                while not room.acquire(timeout=0.1):
+                    if done.is_set():
+                        return
+                yield task
+
         # called now, not on the first next(): the workers start on the first batches while
         # this process makes the registry's part and opens the store (a build's first 2 s)
-        self._results = pool.imap(function, self._handed_out(tasks))
-
-    def _handed_out(self, tasks):
-        for task in tasks:
-            while not self._room.acquire(timeout=0.1):
-                if self._done.is_set():
-                    return
-            yield task
+        self._results = pool.imap(function, handed_out())
 
     def __iter__(self):
         return self

@@ -747,8 +747,19 @@ def test_workers_run_only_so_far_ahead_of_the_loader():
     assert results == [2 * i for i in range(30)]
     assert state["most"] <= 3  # the two ahead, and the one being taken
 
-    with ThreadPool(2) as pool:
-        started = time.perf_counter()
-        for result in pipeline._bounded_imap(pool, make, list(range(1000)), 2):
-            break
-    assert result == 0 and time.perf_counter() - started < 5
+    first = []
+
+    def stop_early():
+        with ThreadPool(2) as pool:
+            for result in pipeline._bounded_imap(pool, make, list(range(1000)), 2):
+                first.append(result)
+                break
+            # the feeding thread now waits for room: dropping the results must let it go, or
+            # the pool never ends (it did when the feeding generator held the results alive)
+            time.sleep(0.3)
+
+    runner = threading.Thread(target=stop_early, daemon=True)
+    runner.start()
+    runner.join(10)
+    assert not runner.is_alive(), "the pool does not end once its results are dropped"
+    assert first == [0]
