@@ -87,9 +87,16 @@ def _is_fact(quad: ox.Quad, claim: ox.NamedNode) -> bool:
     return _is_fact_text(str(quad.subject), str(quad.predicate), str(claim))
 
 
-def _is_fact_text(s: str, p: str, claim: str) -> bool:
+def _is_fact_text(s: str, p: str, claim: str, parts: str | None = None) -> bool:
+    """Whether ``s p`` in the claim graph ``claim`` starts a fact: not the claim itself or one
+    of its parts, not a type. ``parts``, the prefix of its parts' IRIs (:func:`_parts_of`),
+    when the caller made it once for many quads."""
+    return s != claim and p != _TYPE_TEXT and not s.startswith(parts or _parts_of(claim))
+
+
+def _parts_of(claim: str) -> str:
     # the claim's parts are <claim/...>: the claim's text without its closing ">", then "/"
-    return s != claim and p != _TYPE_TEXT and not s.startswith(claim[:-1] + "/")
+    return claim[:-1] + "/"
 
 
 def _key(quad: ox.Quad) -> Key:
@@ -114,7 +121,7 @@ def reports(quads: Iterable[TextQuad]) -> dict[Key, set[str]]:
     {('<https://x/m>', '<https://x/p>', '"v"'): {'<https://x/o>'}}
     """
     quads = quads if isinstance(quads, list) else list(quads)
-    derived, publisher, typ = _DERIVED_FROM_TEXT, _PUBLISHER_TEXT, _TYPE_TEXT
+    derived, publisher = _DERIVED_FROM_TEXT, _PUBLISHER_TEXT
     article_of: dict = {}
     outlets: dict = {}
     for s, p, o, g in quads:
@@ -126,9 +133,8 @@ def reports(quads: Iterable[TextQuad]) -> dict[Key, set[str]]:
     graph = reporting = parts = None
     for s, p, o, g in quads:
         if g is not graph and g != graph:  # looked up again only when the graph changes
-            graph, reporting = g, outlets.get(article_of.get(g))
-            parts = g[:-1] + "/"  # the claim's parts are <claim/...>
-        if reporting is not None and s != g and p != typ and not s.startswith(parts):
+            graph, reporting, parts = g, outlets.get(article_of.get(g)), _parts_of(g)
+        if reporting is not None and _is_fact_text(s, p, g, parts):
             key = (s, p, o)
             known = found.get(key)
             if known is None:
