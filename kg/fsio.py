@@ -4,6 +4,7 @@ read with a bound on their size; read ahead of the processes that will read them
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import threading
 from collections.abc import Iterable
@@ -119,28 +120,18 @@ def append_file(out: BinaryIO, path: Path | str) -> int:
             target = out.fileno()
         except (AttributeError, OSError):  # not a file of the system's (a BytesIO)
             target = None
+        done = 0
         if target is not None and hasattr(os, "sendfile"):
             out.flush()
-            done = 0
             while done < size:
                 sent = os.sendfile(target, src.fileno(), None, size - done)
                 if sent == 0:
                     break
                 done += sent
-            if done == size:
-                return done
-            if done:  # never happens to a regular file of fixed size; its rest by reading
-                src.seek(done)
-                return done + _copy_rest(src, out)
-        return _copy_rest(src, out)
-
-
-def _copy_rest(src: BinaryIO, out: BinaryIO) -> int:
-    done = 0
-    while chunk := src.read(1 << 20):
-        out.write(chunk)
-        done += len(chunk)
-    return done
+        if done < size:  # no sendfile here, or it stopped short: the rest by reading
+            src.seek(done)
+            shutil.copyfileobj(src, out, 1 << 20)
+        return size
 
 
 def _advise(path: str, max_bytes: int) -> None:
