@@ -76,9 +76,9 @@ class _Texts:
         out: list[TextQuad] = []
         seen: set = set()
         graph, done = None, set()
-        last_s = last_g = s_text = g_text = None
+        last_s = last_g = _NOTHING
         for s, p, o, g in quads:
-            if g is not last_g or last_g is None:
+            if g is not last_g:
                 k = get(id(g))
                 g_text = k[1] if k is not None and k[0] is g else term(g)
                 last_g = g
@@ -131,6 +131,7 @@ def _prefixed(iri: str) -> str:
 
 
 _TEXTS: dict[int, _Texts] = {}
+_NOTHING = object()  # no term yet: not even None, the default graph
 
 
 def _process_texts() -> _Texts:
