@@ -62,7 +62,7 @@ def build(data_dir, out_dir, no_validate, progress, warm):
     """Build the graph from articles and claims: writes kg.trig, kg.nq, store/, summary.json."""
     from .pipeline import DEFAULT_DATA, build as run_build
 
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr  # click.get_text_stream is deprecated from Click 8.5 (a warning)
     if progress is None:
         progress = stream.isatty()
     shown = _Progress(stream) if progress else None
